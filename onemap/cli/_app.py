@@ -1,0 +1,67 @@
+"""The shared Typer app, output helpers and the error-to-exit-code policy."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from onemap.errors import OnemapInputError
+
+app = typer.Typer(
+    name="onemap",
+    help="onemap — 一张图: land use, grid and road corridors on one map (开门接电).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+JsonOption = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+
+
+def emit_json(payload: Any) -> None:
+    """Print one JSON object on stdout (UTF-8, Chinese kept readable)."""
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+
+
+def handles_errors(func: Callable) -> Callable:
+    """Map OnemapInputError to exit 2 and anything unexpected to exit 1, message on stderr."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except OnemapInputError as exc:
+            console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from exc
+        except typer.Exit:
+            raise
+        except Exception as exc:
+            console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")
+            raise typer.Exit(EXIT_INTERNAL) from exc
+
+    return wrapper
+
+
+def parse_lonlat(text: str, field: str) -> tuple[float, float]:
+    """Parse 'LON,LAT' into floats; OnemapInputError naming the option otherwise."""
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError:
+        raise OnemapInputError(f"expected LON,LAT, got '{text}'", field=field) from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise OnemapInputError(f"'{text}' is not a lon,lat position", field=field)
+    return lon, lat
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

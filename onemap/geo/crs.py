@@ -1,0 +1,92 @@
+"""Coordinate reference systems: storage in EPSG:4326, metric work in a per-map projected CRS.
+
+Inside China the metric CRS is the CGCS2000 3-degree Gauss–Krüger "CM" zone (EPSG:4534–4554)
+whose central meridian is nearest the map's centre; elsewhere the WGS 84 UTM zone. Lengths and
+areas are only ever computed in the metric CRS.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import geopandas as gpd
+import numpy as np
+from pyproj import CRS, Transformer
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_utm_crs_info
+
+STORAGE_CRS = "EPSG:4326"
+# CGCS2000 / 3-degree Gauss-Kruger CM 75E (EPSG:4534) … CM 135E (EPSG:4554), 3° apart.
+_GK_FIRST_EPSG, _GK_FIRST_CM, _GK_LAST_CM = 4534, 75, 135
+
+
+def gauss_kruger_epsg(lon: float) -> int:
+    """EPSG code of the CGCS2000 3-degree GK CM zone whose central meridian is nearest ``lon``."""
+    cm = min(max(round(lon / 3.0) * 3, _GK_FIRST_CM), _GK_LAST_CM)
+    return _GK_FIRST_EPSG + (cm - _GK_FIRST_CM) // 3
+
+
+@lru_cache(maxsize=64)
+def _in_gk_area(epsg: int, lon: float, lat: float) -> bool:
+    west, south, east, north = CRS.from_epsg(epsg).area_of_use.bounds
+    return west - 1.5 <= lon <= east + 1.5 and south <= lat <= north
+
+
+def metric_crs_for(lon: float, lat: float) -> str:
+    """The metric CRS for a map centred at ``(lon, lat)``, as ``"EPSG:nnnn"``.
+
+    >>> metric_crs_for(119.2, 34.6)
+    'EPSG:4549'
+    """
+    epsg = gauss_kruger_epsg(lon)
+    if _GK_FIRST_CM - 1.5 <= lon <= _GK_LAST_CM + 1.5 and _in_gk_area(epsg, lon, lat):
+        return f"EPSG:{epsg}"
+    infos = query_utm_crs_info(
+        datum_name="WGS 84",
+        area_of_interest=AreaOfInterest(lon, lat, lon, lat),
+    )
+    return f"EPSG:{infos[0].code}"
+
+
+def metric_crs_for_bounds(bounds: tuple[float, float, float, float]) -> str:
+    """Metric CRS for a lon/lat bounding box (its centre decides)."""
+    west, south, east, north = bounds
+    return metric_crs_for((west + east) / 2.0, (south + north) / 2.0)
+
+
+def to_metric(gdf: gpd.GeoDataFrame, crs_metric: str) -> gpd.GeoDataFrame:
+    """Project a layer from storage to the map's metric CRS."""
+    return gdf.to_crs(crs_metric)
+
+
+def to_storage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Project a layer to the storage CRS (EPSG:4326)."""
+    return gdf.to_crs(STORAGE_CRS)
+
+
+@lru_cache(maxsize=32)
+def transformer(src: str, dst: str) -> Transformer:
+    """A cached, always_xy transformer between two CRSs."""
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def lonlat_to_metric(lon, lat, crs_metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Transform lon/lat arrays (or scalars) to metric x/y."""
+    return transformer(STORAGE_CRS, crs_metric).transform(lon, lat)
+
+
+def metric_to_lonlat(x, y, crs_metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Transform metric x/y arrays (or scalars) back to lon/lat."""
+    return transformer(crs_metric, STORAGE_CRS).transform(x, y)
+
+
+def looks_swapped(bounds: tuple[float, float, float, float]) -> bool:
+    """True when lon/lat bounds can only be read as lat/lon (x within ±90, y beyond ±90)."""
+    west, south, east, north = bounds
+    return max(abs(west), abs(east)) <= 90 and max(abs(south), abs(north)) > 90
+
+
+def looks_geographic(bounds: tuple[float, float, float, float]) -> bool:
+    """True when bounds fit in degrees (|x| ≤ 180, |y| ≤ 90)."""
+    west, south, east, north = bounds
+    return max(abs(west), abs(east)) <= 180 and max(abs(south), abs(north)) <= 90

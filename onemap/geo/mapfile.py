@@ -1,0 +1,153 @@
+"""The one map: all layers of a city in one GeoPackage, and the in-memory :class:`OneMap`.
+
+Layers are stored in EPSG:4326 under the names of DESIGN §1, with a non-spatial table
+``onemap_meta`` (key/value, JSON values) holding the metric CRS, source files, build time,
+the rule table id and whether the map is synthetic. Writes are atomic: a new file is written
+beside the target and moved over it, so a failed write never damages a stored map.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from onemap.errors import OnemapInputError
+from onemap.geo.crs import STORAGE_CRS
+from onemap.geo.schema import LAYER_NAMES, LAYERS
+
+META_TABLE = "onemap_meta"
+
+
+def empty_layer(name: str) -> gpd.GeoDataFrame:
+    """An empty layer with the schema's columns, in the storage CRS."""
+    cols = [c.name for c in LAYERS[name].columns]
+    return gpd.GeoDataFrame(
+        {c: pd.Series(dtype=object) for c in cols}, geometry=[], crs=STORAGE_CRS
+    )
+
+
+@dataclass
+class OneMap:
+    """A loaded one map: layers in EPSG:4326 plus the metric CRS used for all measurement.
+
+    ``map["roads"]`` gives a layer in storage CRS; ``map.metric("roads")`` the same rows projected
+    (cached). Every schema layer is present, possibly empty.
+    """
+
+    layers: dict[str, gpd.GeoDataFrame]
+    crs_metric: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    _metric: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in LAYER_NAMES:
+            self.layers.setdefault(name, empty_layer(name))
+
+    def __getitem__(self, name: str) -> gpd.GeoDataFrame:
+        if name not in self.layers:
+            raise KeyError(f"no layer '{name}'; layers: {', '.join(self.layers)}")
+        return self.layers[name]
+
+    def metric(self, name: str) -> gpd.GeoDataFrame:
+        """Layer ``name`` projected to the map's metric CRS (computed once, then cached)."""
+        if name not in self._metric:
+            self._metric[name] = self[name].to_crs(self.crs_metric)
+        return self._metric[name]
+
+    def replace_layer(self, name: str, gdf: gpd.GeoDataFrame) -> None:
+        """Swap a layer in memory and drop its cached projection."""
+        self.layers[name] = gdf
+        self._metric.pop(name, None)
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.meta.get("synthetic", False))
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """Lon/lat bounds over all non-empty layers."""
+        frames = [g for g in self.layers.values() if len(g)]
+        b = pd.DataFrame([g.total_bounds for g in frames])
+        return (b[0].min(), b[1].min(), b[2].max(), b[3].max())
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(gdf) for name, gdf in self.layers.items()}
+
+    def content_hash(self) -> str:
+        """A hash of the map's layers, to key caches that must follow the map's content."""
+        h = hashlib.sha256(self.crs_metric.encode())
+        for name in LAYER_NAMES:
+            gdf = self.layers[name]
+            h.update(name.encode())
+            h.update(pd.util.hash_pandas_object(gdf.drop(columns="geometry"), index=False).values)
+            h.update(b"".join(gdf.geometry.to_wkb()))
+        return h.hexdigest()
+
+
+def read_map(path: str | Path) -> OneMap:
+    """Read a one map written by :func:`write_map` (``onemap build``)."""
+    path = Path(path)
+    if not path.exists():
+        raise OnemapInputError("map file not found", file=str(path))
+    try:
+        listed = {str(row[0]) for row in pyogrio.list_layers(path)}
+    except Exception as exc:  # GDAL raises many types for a non-GeoPackage
+        raise OnemapInputError(f"not a GeoPackage: {exc}", file=str(path)) from exc
+    if META_TABLE not in listed:
+        raise OnemapInputError(
+            f"not a one map (no '{META_TABLE}' table); build it with `onemap build`",
+            file=str(path),
+        )
+    meta_df = pyogrio.read_dataframe(path, layer=META_TABLE)
+    meta = {k: json.loads(v) for k, v in zip(meta_df["key"], meta_df["value"], strict=True)}
+    layers = {
+        name: pyogrio.read_dataframe(path, layer=name) for name in LAYER_NAMES if name in listed
+    }
+    for name, gdf in layers.items():
+        layers[name] = _restore_types(name, gdf)
+    return OneMap(layers=layers, crs_metric=meta["crs_metric"], meta=meta, path=path)
+
+
+def _restore_types(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    # GeoPackage keeps ids as TEXT but an all-null text column may come back as float.
+    for col in LAYERS[name].columns:
+        if col.name in gdf and col.kind == "str":
+            gdf[col.name] = gdf[col.name].astype(object).where(gdf[col.name].notna(), None)
+    return gdf
+
+
+def write_map(onemap: OneMap, path: str | Path) -> Path:
+    """Write ``onemap`` atomically to ``path`` (a GeoPackage). Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".gpkg", prefix=f".{path.stem}-", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        for name in LAYER_NAMES:
+            gdf = onemap.layers[name]
+            if len(gdf):
+                pyogrio.write_dataframe(gdf.to_crs(STORAGE_CRS), tmp, layer=name, driver="GPKG")
+        meta = {**onemap.meta, "crs_metric": onemap.crs_metric}
+        table = pd.DataFrame(
+            {"key": list(meta), "value": [json.dumps(v, ensure_ascii=False) for v in meta.values()]}
+        )
+        pyogrio.write_dataframe(table, tmp, layer=META_TABLE, driver="GPKG")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    onemap.path = path
+    return path

@@ -1,0 +1,183 @@
+"""The seven layers of the one map (DESIGN §1) as declarative schemas.
+
+A schema lists each layer's geometry types, id column, required and optional columns with their
+kinds, allowed values, and aliases under which foreign data commonly carries a column. The
+validator in :mod:`onemap.geo.layers` reads these; nothing else hard-codes column names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["str", "float", "int"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    allowed: tuple[object, ...] = ()
+    aliases: tuple[str, ...] = ()
+    default: object = None  # value used when an optional column is absent
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    name: str
+    geometry: tuple[str, ...]
+    id_column: str
+    required: tuple[Column, ...]
+    optional: tuple[Column, ...] = field(default_factory=tuple)
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return self.required + self.optional
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+POLYGON = ("Polygon", "MultiPolygon")
+LINE = ("LineString", "MultiLineString")
+POINT = ("Point",)
+STATUS = ("existing", "planned")
+
+CROSS_SECTION = (
+    "sidewalk_left_m",
+    "sidewalk_right_m",
+    "bike_left_m",
+    "bike_right_m",
+    "motor_width_m",
+    "green_left_m",
+    "green_right_m",
+)
+
+ASSET_KINDS = ("transformer", "ring_main_unit", "branch_box", "switching_station", "pole")
+CATEGORIES = (
+    "lv_residential",
+    "lv_small_micro",
+    "lv_non_residential",
+    "hv_single",
+    "hv_dual",
+    "hv_important",
+    "hv_35kv_plus",
+)
+
+LAYERS: dict[str, LayerSchema] = {
+    s.name: s
+    for s in (
+        LayerSchema(
+            "landuse",
+            POLYGON,
+            "parcel_id",
+            (
+                Column("parcel_id", "str", aliases=("id", "fid", "objectid", "地块编号")),
+                Column("landuse_code", "str", aliases=("code", "ydyhfl", "用地代码", "dldm")),
+            ),
+            (
+                Column("name", "str", default=""),
+                Column("far", "float", aliases=("rjl", "容积率")),
+                Column("building_area_m2", "float"),
+                Column("planned_load_kw", "float"),
+                Column("status", "str", allowed=STATUS, default="existing"),
+                Column("district", "str", default=""),
+                Column("outage_hours", "float"),
+                Column("area_type", "str", allowed=("city_centre", "urban", "town", "rural")),
+                Column("door_lon", "float"),
+                Column("door_lat", "float"),
+            ),
+        ),
+        LayerSchema(
+            "roads",
+            LINE,
+            "road_id",
+            (Column("road_id", "str", aliases=("osm_id", "id", "fid", "objectid")),),
+            # Cross-section widths are required in the stored map, but a source may omit them:
+            # the build fills them per road class from data/cross_sections.toml and reports it.
+            (
+                *(Column(c, "float") for c in CROSS_SECTION),
+                Column("name", "str", default=""),
+                Column("road_class", "str", aliases=("highway", "class", "fclass", "道路等级")),
+                Column("xs_source", "str", default=""),
+            ),
+        ),
+        LayerSchema(
+            "substations",
+            POINT + POLYGON,
+            "substation_id",
+            (
+                Column("substation_id", "str"),
+                Column("voltage_kv", "float"),
+                Column("capacity_mva", "float"),
+                Column("peak_load_mva", "float"),
+            ),
+            (
+                Column("name", "str", default=""),
+                Column("status", "str", allowed=STATUS, default="existing"),
+            ),
+        ),
+        LayerSchema(
+            "feeders",
+            LINE,
+            "feeder_id",
+            (
+                Column("feeder_id", "str"),
+                Column("substation_id", "str"),
+                Column("voltage_kv", "float", allowed=(10.0, 20.0)),
+                Column("capacity_mva", "float"),
+                Column("peak_load_mva", "float"),
+            ),
+            (
+                Column("name", "str", default=""),
+                Column("bus_section", "str", default=""),
+                Column("status", "str", allowed=STATUS, default="existing"),
+            ),
+        ),
+        LayerSchema(
+            "assets",
+            POINT,
+            "asset_id",
+            (
+                Column("asset_id", "str"),
+                Column("kind", "str", allowed=ASSET_KINDS),
+                Column("voltage_kv", "float"),
+                Column("feeder_id", "str"),
+            ),
+            (
+                Column("name", "str", default=""),
+                Column("capacity_kva", "float"),
+                Column("peak_load_kva", "float"),
+                Column("promised_kva", "float"),
+                Column("status", "str", allowed=STATUS, default="existing"),
+            ),
+        ),
+        LayerSchema(
+            "ducts",
+            LINE,
+            "duct_id",
+            (Column("duct_id", "str"),),
+            (Column("name", "str", default=""),),
+        ),
+        LayerSchema(
+            "projects",
+            POINT + POLYGON,
+            "project_id",
+            (
+                Column("project_id", "str"),
+                Column("requested_kw", "float"),
+                Column("category", "str", allowed=CATEGORIES),
+            ),
+            (
+                Column("name", "str", default=""),
+                Column(
+                    "status", "str", allowed=("pushed", "accepted", "connected"), default="pushed"
+                ),
+                Column("asset_id", "str", default=""),
+                Column("submitted", "str", default=""),
+            ),
+        ),
+    )
+}
+
+LAYER_NAMES: tuple[str, ...] = tuple(LAYERS)

@@ -1,0 +1,1 @@
+"""Corridor model, corridor graph, routes, the filing rule and bulk distances."""
