@@ -15,6 +15,7 @@ from onemap.cli._app import app, main
 # Sub-command modules; each registers its commands on `app` when imported.
 _COMMAND_MODULES = (
     "onemap.cli.build",
+    "onemap.cli.demo",
     "onemap.cli.routing",
     "onemap.cli.readiness",
     "onemap.cli.importers",
