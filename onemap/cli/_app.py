@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from onemap.errors import OnemapInputError
 
@@ -40,12 +41,17 @@ def handles_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except OnemapInputError as exc:
-            console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(EXIT_BAD_INPUT) from exc
         except typer.Exit:
             raise
         except Exception as exc:
-            console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")
+            console.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}",
+                soft_wrap=True,
+            )
             raise typer.Exit(EXIT_INTERNAL) from exc
 
     return wrapper

@@ -115,7 +115,8 @@ def _rename_aliases(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerRep
     for col in schema.columns:
         if col.name in gdf.columns:
             continue
-        for alias in col.aliases:
+        # Shapefile (dBASE) truncates field names to 10 characters: landuse_code -> landuse_co.
+        for alias in (*col.aliases, col.name[:10]):
             if alias.lower() in lower:
                 src = lower[alias.lower()]
                 gdf = gdf.rename(columns={src: col.name})

@@ -1,0 +1,167 @@
+"""Reading source files: GeoPackage, GeoJSON and Shapefile (DBF often GBK-encoded in China).
+
+A source spec on the command line is one of:
+
+- ``MAP_LAYERS.gpkg``: a GeoPackage whose layers carry the one-map layer names (others ignored);
+- ``roads.geojson`` / ``landuse.shp``: a single-layer file named after its layer;
+- ``NAME=FILE`` or ``NAME=FILE:SOURCE_LAYER``: any file read as layer NAME.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+
+from onemap.errors import OnemapInputError
+from onemap.geo.schema import LAYER_NAMES
+
+# Tried in order when a Shapefile has no .cpg: UTF-8, then GB18030 (a superset of GBK/GB2312).
+_FALLBACK_ENCODINGS = ("utf-8", "gb18030")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One layer to read: which one-map layer, from which file and source layer."""
+
+    layer: str
+    path: Path
+    source_layer: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.path}" + (f":{self.source_layer}" if self.source_layer else "")
+
+
+def parse_specs(specs: list[str]) -> list[Source]:
+    """Turn command-line file specs into :class:`Source` entries (see module docstring)."""
+    sources: list[Source] = []
+    for spec in specs:
+        name, sep, rest = spec.partition("=")
+        if sep:
+            path_text, _, src_layer = rest.partition(":")
+            if name not in LAYER_NAMES:
+                raise OnemapInputError(
+                    f"unknown layer name '{name}'; layers are {', '.join(LAYER_NAMES)}", file=spec
+                )
+            path = _existing(path_text)
+            sources.append(Source(name, path, src_layer or _single_layer(path)))
+            continue
+        path = _existing(spec)
+        if path.stem in LAYER_NAMES:
+            sources.append(Source(path.stem, path, _single_layer(path)))
+            continue
+        present = [str(row[0]) for row in _list_layers(path)]
+        matched = [n for n in present if n in LAYER_NAMES]
+        if not matched:
+            raise OnemapInputError(
+                f"no layer named after a one-map layer ({', '.join(LAYER_NAMES)}); the file has "
+                f"{', '.join(present)}. Name the file after its layer or write NAME=FILE",
+                file=str(path),
+            )
+        sources.extend(Source(n, path, n) for n in matched)
+    return sources
+
+
+def _existing(text: str) -> Path:
+    path = Path(text)
+    if not path.exists():
+        raise OnemapInputError("file not found", file=text)
+    return path
+
+
+def _list_layers(path: Path):
+    try:
+        return pyogrio.list_layers(path)
+    except Exception as exc:  # GDAL raises several types for unreadable files
+        raise OnemapInputError(f"cannot read as a vector file: {exc}", file=str(path)) from exc
+
+
+def _single_layer(path: Path) -> str | None:
+    layers = _list_layers(path)
+    if len(layers) == 1:
+        return str(layers[0][0])
+    spatial = [str(r[0]) for r in layers if r[1] is not None]
+    if len(spatial) == 1:
+        return spatial[0]
+    raise OnemapInputError(
+        f"the file has several layers ({', '.join(str(r[0]) for r in layers)}); "
+        "write NAME=FILE:LAYER to pick one",
+        file=str(path),
+    )
+
+
+def read_source(source: Source, encoding: str | None = None) -> gpd.GeoDataFrame:
+    """Read one source layer; Shapefiles get their DBF encoding checked or detected."""
+    kwargs: dict[str, object] = {}
+    if source.path.suffix.lower() == ".shp":
+        kwargs["encoding"] = shapefile_encoding(source.path, encoding)
+    try:
+        return pyogrio.read_dataframe(source.path, layer=source.source_layer, **kwargs)
+    except Exception as exc:
+        raise OnemapInputError(
+            f"cannot read: {exc}", file=source.label, layer=source.layer
+        ) from exc
+
+
+def shapefile_encoding(shp: Path, encoding: str | None = None) -> str:
+    """The encoding of a Shapefile's DBF: the given one (verified), its .cpg, or detected.
+
+    Raises OnemapInputError naming the row and field of the first text that does not decode.
+    """
+    dbf = shp.with_suffix(".dbf")
+    if not dbf.exists():
+        dbf = shp.with_suffix(".DBF")
+    if not dbf.exists():
+        raise OnemapInputError("the Shapefile has no .dbf beside it", file=str(shp))
+    cpg = shp.with_suffix(".cpg")
+    declared = encoding or (cpg.read_text().strip() if cpg.exists() else None)
+    fields = list(_dbf_text_fields(dbf))
+    if declared:
+        bad = _first_undecodable(fields, declared)
+        if bad:
+            row, name = bad
+            hint = next((e for e in _FALLBACK_ENCODINGS if not _first_undecodable(fields, e)), None)
+            tip = f"; it decodes as {hint.upper()}: try --encoding {hint.upper()}" if hint else ""
+            raise OnemapInputError(
+                f"text is not valid {declared}{tip}", file=str(dbf), row=row, field=name
+            )
+        return declared
+    for candidate in _FALLBACK_ENCODINGS:
+        if not _first_undecodable(fields, candidate):
+            return candidate
+    row, name = _first_undecodable(fields, _FALLBACK_ENCODINGS[-1]) or (None, None)
+    raise OnemapInputError(
+        "text is neither UTF-8 nor GBK; give --encoding", file=str(dbf), row=row, field=name
+    )
+
+
+def _dbf_text_fields(dbf: Path):
+    """Yield (row, field name, raw bytes) for every character field of a dBASE file."""
+    data = dbf.read_bytes()
+    n_records, header_len, record_len = struct.unpack("<IHH", data[4:12])
+    fields, offset, pos = [], 1, 32  # offset 1: each record starts with a deletion flag
+    while pos + 32 <= header_len and data[pos] != 0x0D:
+        desc = data[pos : pos + 32]
+        name = desc[:11].split(b"\0", 1)[0].decode("ascii", "replace")
+        ftype, length = chr(desc[11]), desc[16]
+        if ftype == "C":
+            fields.append((name, offset, length))
+        offset += length
+        pos += 32
+    for row in range(n_records):
+        start = header_len + row * record_len
+        for name, off, length in fields:
+            yield row, name, data[start + off : start + off + length]
+
+
+def _first_undecodable(fields, encoding: str) -> tuple[int, str] | None:
+    for row, name, raw in fields:
+        try:
+            raw.decode(encoding)
+        except UnicodeDecodeError:
+            return row, name
+    return None
