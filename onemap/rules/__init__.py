@@ -96,6 +96,12 @@ class Connection(_Model):
     door_m: float
     lv_voltage_kv: float
     hv_voltage_kv: float
+    power_factor: float = Field(gt=0, le=1)
+    lv_point_kinds: list[str]
+    hv_point_kinds: list[str]
+    lv_capacity_bands_kw: list[float]
+    hv_capacity_bands_kw: list[float]
+    ehv_capacity_bands_kw: list[float]
 
 
 class Category(_Model):
@@ -105,6 +111,7 @@ class Category(_Model):
     application_to_power_workdays: int
     sources: int = 1
     policy_item: str = ""
+    max_kw: float | None = None  # None: bounded by Connection.lv_max_kw (LV)
 
 
 class Works(_Model):
@@ -135,6 +142,7 @@ class SupplyClass(_Model):
     source: str
     order: list[str]
     min_density_mw_km2: dict[str, float]
+    basis: Literal["district"] = "district"
 
     def classify(self, density_mw_km2: float) -> str:
         """Supply-area class (A+ … E) of a load density in MW/km²."""
@@ -161,6 +169,26 @@ class LoadForecast(_Model):
     demand_factor: float
     building_w_m2: dict[str, list[float]]
     land_kw_ha: dict[str, list[float]]
+    categories: dict[str, list[str]]
+
+    def category_for(self, load_class: str) -> tuple[str, str]:
+        """(category at or below the LV limit, category above it) for a land-use load class."""
+        low, high = self.categories.get(load_class, self.categories["default"])
+        return low, high
+
+
+class Tariff(_Model):
+    policy_item: str
+    residential: str
+    general: str
+    large_industry: str
+    residential_en: str
+    general_en: str
+    large_industry_en: str
+    large_industry_min_kva: float
+    large_industry_load_classes: list[str]
+    residential_load_classes: list[str]
+    residential_categories: list[str]
 
 
 class Substation(_Model):
@@ -190,6 +218,7 @@ class Rules(_Model):
     outage_target_hours: dict[str, float | str]
     load_forecast: LoadForecast
     substation: Substation
+    tariff: Tariff
 
     def supply_radius(self, voltage_kv: float, supply_class: str) -> float:
         """Supply radius limit (m) for a voltage and a supply-area class."""
