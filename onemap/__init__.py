@@ -26,6 +26,8 @@ _EXPORTS: dict[str, str] = {
     "load_rules": "onemap.rules:load_rules",
     "add_workdays": "onemap.workdays:add_workdays",
     "OnemapInputError": "onemap.errors:OnemapInputError",
+    "generate_demo": "onemap.demo:generate_demo",
+    "build_demo": "onemap.demo:build_demo",
     "import_osm": "onemap.geo.osm:import_osm",
     "import_pandapower": "onemap.geo.pandapower_import:import_pandapower",
 }
