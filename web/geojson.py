@@ -1,0 +1,109 @@
+"""Reading geometries sent to the API (GeoJSON objects, uploaded GeoJSON/KML files).
+
+Every failure is an OnemapInputError naming the request field, so the client gets a 422 with a
+message a person understands ("expected a LineString, got Polygon"), never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pyogrio
+import shapely
+from shapely.geometry import shape
+
+from onemap.errors import OnemapInputError
+from onemap.geo.crs import looks_swapped
+
+
+def geometry_of(obj: Any, *, field: str, types: Iterable[str]) -> shapely.Geometry:
+    """The geometry of a GeoJSON geometry, Feature or one-feature FeatureCollection.
+
+    ``types`` are the accepted geometry types; coordinates must be lon/lat degrees.
+    """
+    types = tuple(types)
+    if not isinstance(obj, dict) or "type" not in obj:
+        raise OnemapInputError("not a GeoJSON object (no 'type')", field=field)
+    if obj["type"] == "FeatureCollection":
+        feats = obj.get("features") or []
+        if len(feats) != 1:
+            raise OnemapInputError(
+                f"a FeatureCollection must hold exactly one feature here, it holds {len(feats)}",
+                field=field,
+            )
+        obj = feats[0]
+    if obj.get("type") == "Feature":
+        obj = obj.get("geometry")
+        if not isinstance(obj, dict):
+            raise OnemapInputError("the Feature has no geometry", field=field)
+    try:
+        geom = shape(obj)
+    except Exception as exc:  # shapely raises several types for malformed coordinates
+        raise OnemapInputError(f"malformed GeoJSON geometry: {exc}", field=field) from None
+    return _check(geom, field, types)
+
+
+def _check(geom: shapely.Geometry, field: str, types: tuple[str, ...]) -> shapely.Geometry:
+    if geom.is_empty:
+        raise OnemapInputError("the geometry is empty", field=field)
+    if geom.geom_type not in types:
+        raise OnemapInputError(f"expected {' or '.join(types)}, got {geom.geom_type}", field=field)
+    coords = shapely.get_coordinates(geom)
+    if not len(coords) or not np.isfinite(coords).all():
+        raise OnemapInputError("the geometry has no valid coordinates", field=field)
+    bounds = (*coords.min(axis=0), *coords.max(axis=0))
+    if looks_swapped(bounds):
+        raise OnemapInputError(
+            "coordinates look like lat,lon: GeoJSON wants lon,lat (x = longitude)", field=field
+        )
+    if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
+        raise OnemapInputError("coordinates are not lon/lat degrees (EPSG:4326)", field=field)
+    return geom
+
+
+def geometry_from_file(
+    data: bytes, filename: str, *, field: str, types: Iterable[str]
+) -> shapely.Geometry:
+    """The single geometry of an uploaded ``.geojson``/``.json`` or ``.kml`` file."""
+    types = tuple(types)
+    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if suffix in ("geojson", "json"):
+        try:
+            obj = json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise OnemapInputError(
+                f"not valid GeoJSON: {exc}", file=filename, field=field
+            ) from None
+        return geometry_of(obj, field=field, types=types)
+    if suffix == "kml":
+        try:
+            gdf = pyogrio.read_dataframe(data)
+        except Exception as exc:  # GDAL raises several types for a broken file
+            raise OnemapInputError(f"not a readable KML file: {exc}", file=filename) from None
+        geoms = [g for g in gdf.geometry if g is not None and not g.is_empty]
+        # KML carries a Z coordinate; the route is 2D.
+        geoms = [shapely.force_2d(g) for g in geoms if g.geom_type in types]
+        if len(geoms) != 1:
+            raise OnemapInputError(
+                f"the KML file must hold exactly one {' or '.join(types)}, it holds {len(geoms)}",
+                file=filename,
+                field=field,
+            )
+        return _check(geoms[0], field, types)
+    raise OnemapInputError(
+        "unsupported file type: upload .geojson, .json or .kml", file=filename, field=field
+    )
+
+
+def require_inside(
+    geom: shapely.Geometry, bounds: tuple[float, float, float, float], *, field: str
+) -> None:
+    """OnemapInputError unless ``geom`` lies within the map's lon/lat ``bounds``."""
+    if not shapely.box(*bounds).covers(geom):
+        w, s, e, n = (round(v, 5) for v in bounds)
+        raise OnemapInputError(
+            f"coordinates outside the map (the map covers lon {w}…{e}, lat {s}…{n})", field=field
+        )

@@ -1,0 +1,222 @@
+"""The map pages: one shared layout (navigation, language switch, side panel) around a Folium map.
+
+Pages never inline a layer: each layer is an empty Folium group that the browser fills from
+``/api/v1`` for the visible area (:class:`web.maps.BboxLayer`). Pages backed by a library
+service appear in the navigation only when that service exists (:mod:`web.engine`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import folium
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from onemap.geo.layers import landuse_codes, landuse_info
+from web import engine
+from web.app import AppState, get_state
+from web.engine import Services
+from web.i18n import LANGS, Lang, Translator, lang_of
+from web.maps import BboxLayer, OfflineMarkerCluster, PageScript, base_map, render_parts
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+# Pages every server has; make_router adds those of the library services present.
+router = APIRouter(include_in_schema=False)
+
+State = Annotated[AppState, Depends(get_state)]
+LangQ = Annotated[str | None, Query(alias="lang")]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    page: str
+    href: str
+    key: str
+    offered: Callable[[Services], bool]
+
+
+# The planning issue adds its page here once it works (not before: no placeholders).
+NAV: list[NavItem] = [
+    NavItem("map", "/", "nav.map", lambda s: True),
+    NavItem("readiness", "/readiness", "nav.readiness", lambda s: s.readiness),
+    NavItem("preview", "/preview", "nav.preview", lambda s: s.preview),
+    NavItem("check", "/check", "nav.check", lambda s: s.check_route),
+    NavItem("capacity", "/capacity", "nav.capacity", lambda s: s.capacity),
+]
+
+# Network layers on the one map: name -> (legend shape, colour); colours match onemap.js.
+NETWORK_LEGEND = {
+    "roads": ("ln", "#616161"),
+    "ducts": ("ln", "#6a1b9a"),
+    "feeders": ("ln", "#1565c0"),
+    "substations": ("sw", "#e53935"),
+    "assets": ("sw", "#42a5f5"),
+    "projects": ("sw", "#ff9800"),
+}
+
+
+def render_map_page(
+    request: Request,
+    state: AppState,
+    *,
+    page: str,
+    template: str,
+    lang: Lang,
+    fmap: folium.Map,
+    title: str,
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``template`` (extending layout.html) around the Folium map ``fmap``."""
+    t = Translator(lang)
+    other: Lang = next(x for x in LANGS if x != lang)
+    nav = [
+        {"page": n.page, "href": _href(n.href, lang), "label": t(n.key), "active": n.page == page}
+        for n in NAV
+        if n.offered(state.services)
+    ]
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "t": t,
+            "lang": lang,
+            "other_lang": other,
+            "other_lang_href": _href(request.url.path, other),
+            "nav": nav,
+            "title": title,
+            "synthetic": state.onemap.synthetic,
+            "folium": render_parts(fmap),
+            **context,
+        },
+    )
+
+
+def _href(path: str, lang: Lang) -> str:
+    return path if lang == "zh" else f"{path}?lang={lang}"
+
+
+def layer_groups(
+    fmap: folium.Map,
+    state: AppState,
+    t: Translator,
+    names: tuple[str, ...],
+    *,
+    hidden: tuple[str, ...] = (),
+) -> None:
+    """Add one bbox-loaded group per non-empty layer in ``names``, and the layer control."""
+    for name in names:
+        if not len(state.indexes[name]):
+            continue
+        label = t(f"layer.{name}")
+        if name == "assets":
+            group = OfflineMarkerCluster(
+                name=label, show=name not in hidden, options={"disableClusteringAtZoom": 17}
+            )
+        else:
+            group = folium.FeatureGroup(name=label, show=name not in hidden)
+        group.add_to(fmap)
+        options: dict[str, Any] = {}
+        if name == "landuse":
+            options["colors"] = {code: info["color"] for code, info in landuse_codes().items()}
+        BboxLayer(
+            fmap,
+            group,
+            layer=name,
+            url=f"/api/v1/layers/{name}",
+            label=label,
+            style=name,
+            limit=state.settings.default_limit,
+            t=t.subset("status."),
+            **options,
+        ).add_to(fmap)
+
+
+def landuse_legend(state: AppState, lang: Lang) -> list[dict[str, str]]:
+    """Land-use classes present in the map, with their colour and name."""
+    codes = state.indexes["landuse"].gdf["landuse_code"].dropna().astype(str).unique()
+    seen: dict[str, dict[str, str]] = {}
+    for code in sorted(codes):
+        info = landuse_info(code)
+        if info is not None:
+            seen.setdefault(code, {"code": code, "color": info["color"], "name": info[lang]})
+    return list(seen.values())
+
+
+@router.get("/", response_class=HTMLResponse)
+def one_map(request: Request, state: State, lang: LangQ = None) -> HTMLResponse:
+    """The one map: land use, road corridors, grid, ducts and projects."""
+    lang = lang_of(lang)
+    t = Translator(lang)
+    fmap = base_map(state.onemap, state.settings, fullscreen_title=t("map.fullscreen"))
+    names = ("landuse", "roads", "ducts", "feeders", "substations", "assets", "projects")
+    layer_groups(fmap, state, t, names)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    PageScript(fmap, "map").add_to(fmap)
+    return render_map_page(
+        request,
+        state,
+        page="map",
+        template="map.html",
+        lang=lang,
+        fmap=fmap,
+        title=t("map.title"),
+        landuse_legend=landuse_legend(state, lang),
+        network_legend=[
+            {"shape": shape, "color": color, "label": t(f"layer.{name}")}
+            for name, (shape, color) in NETWORK_LEGEND.items()
+        ],
+        counts=[{"label": t(f"layer.{n}"), "count": len(state.indexes[n])} for n in names],
+    )
+
+
+def capacity_page(request: Request, state: State, lang: LangQ = None) -> HTMLResponse:
+    """The public capacity map (item 11): elements coloured by headroom, grey when unknown."""
+    lang = lang_of(lang)
+    t = Translator(lang)
+    fmap = base_map(state.onemap, state.settings, fullscreen_title=t("map.fullscreen"))
+    layer_groups(fmap, state, t, ("landuse", "roads"), hidden=("landuse",))
+    colors = engine.capacity_colors()
+    group = folium.FeatureGroup(name=t("layer.capacity")).add_to(fmap)
+    BboxLayer(
+        fmap,
+        group,
+        layer="capacity",
+        url="/api/v1/capacity",
+        label=t("layer.capacity"),
+        style="capacity",
+        colors=colors,
+        limit=state.settings.default_limit,
+        t=t.subset("status."),
+    ).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    PageScript(fmap, "capacity").add_to(fmap)
+    counts = state.capacity_index().gdf["status"].value_counts()
+    return render_map_page(
+        request,
+        state,
+        page="capacity",
+        template="capacity.html",
+        lang=lang,
+        fmap=fmap,
+        title=t("capacity.title"),
+        legend=[
+            {"status": s, "color": c, "label": t(f"capacity.{s}"), "count": int(counts.get(s, 0))}
+            for s, c in colors.items()
+        ],
+    )
+
+
+def make_router(services: Services) -> APIRouter:
+    """The page router: the one map plus the pages of the services offered."""
+    pages = APIRouter(include_in_schema=False)
+    pages.include_router(router)
+    if services.capacity:
+        pages.add_api_route(
+            "/capacity", capacity_page, methods=["GET"], response_class=HTMLResponse
+        )
+    return pages
