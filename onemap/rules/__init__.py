@@ -55,6 +55,9 @@ class Filing(_Model):
     crossing_counts_as: Literal["motor_lane", "sidewalk"]
     min_passable_bike_m: float
     corridor_tolerance_m: float
+    attach_max_m: float
+    crossing_spacing_m: float
+    route_search_factor: float
     trench_width_m: dict[str, float]
     tiers: list[Tier]
     permits: dict[str, list[str]]

@@ -1,0 +1,174 @@
+"""``check_route``: the filing verdict of a drawn or uploaded route (DESIGN §3, §8).
+
+The route is overlaid on the corridor polygons (:mod:`onemap.routing.overlay`); its pieces are
+labelled, then judged by :func:`onemap.routing.filing.evaluate`:
+
+* the run off the corridors at either end of the route (from a parcel door or an asset to the
+  road), if no longer than ``filing.attach_max_m``, is the service connection (``access``) —
+  the same rule the corridor graph applies to its access edges;
+* a run on the carriageway entered from one side of a road and left on the other side of the
+  same road is a ``crossing`` (motor-lane occupation unless the rule table says otherwise; a
+  crossing along a duct is classified ``duct`` by the overlay already).
+
+A MultiLineString is checked as one route when its parts join (within the corridor tolerance);
+otherwise :class:`RouteGapError` reports each gap and each part's own verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import shapely
+
+from onemap.errors import OnemapInputError
+from onemap.routing.corridors import EPS
+from onemap.routing.filing import FilingVerdict, Reason, evaluate, parse_date
+from onemap.routing.graph import corridor_model, rules_for
+from onemap.routing.overlay import CODE, SIDE_CODE, Overlay, Pieces
+from onemap.routing.routefile import as_metric_line
+from onemap.rules import Rules
+
+
+class RouteGapError(OnemapInputError):
+    """A MultiLineString route whose parts do not join. ``parts`` holds each part's verdict and
+    ``gaps`` each gap: {after_part, distance_m, at: [x, y] metric}."""
+
+    def __init__(self, message: str, *, parts: list[FilingVerdict], gaps: list[dict[str, Any]]):
+        super().__init__(message, field="route")
+        self.parts = parts
+        self.gaps = gaps
+
+
+def line_pieces(overlay: Overlay, line: shapely.LineString) -> Pieces:
+    """Overlay one LineString (metric) on the corridor polygons: pieces in order along it."""
+    coords = shapely.get_coordinates(line)
+    a, b = coords[:-1], coords[1:]
+    keep = np.hypot(*(b - a).T) > EPS
+    return overlay.pieces(a[keep], b[keep])
+
+
+def label_runs(pieces: Pieces, access_max_m: float) -> Pieces:
+    """Label the access runs at both ends and the carriageway crossings (see module doc)."""
+    c = pieces.corridor.copy()
+    length = pieces.length
+    off = c == CODE["off_corridor"]
+    if len(c) and not off.all():
+        lead = int(np.argmin(off))  # first piece on a corridor
+        if lead and length[:lead].sum() <= access_max_m:
+            c[:lead] = CODE["access"]
+        trail = len(c) - int(np.argmin(off[::-1]))
+        if trail < len(c) and length[trail:].sum() <= access_max_m:
+            c[trail:] = CODE["access"]
+    motor = c == CODE["motor_lane"]
+    if motor.any():
+        edges = np.diff(np.r_[0, motor.astype(np.int8), 0])
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        for s, e in zip(starts, ends, strict=True):
+            if s == 0 or e == len(c):
+                continue
+            before, after = s - 1, e
+            sides = {int(pieces.side[before]), int(pieces.side[after])}
+            if (
+                sides == {SIDE_CODE["left"], SIDE_CODE["right"]}
+                and pieces.road_id[before] == pieces.road_id[after]
+            ):
+                c[s:e] = CODE["crossing"]
+    out = pieces.select(slice(None))
+    out.corridor = c
+    return out
+
+
+def _parts(geom) -> list[shapely.LineString]:
+    parts = [g for g in shapely.get_parts(geom) if shapely.length(g) > EPS]
+    if not parts:
+        raise OnemapInputError("the route has no length (degenerate line)", field="route")
+    return parts
+
+
+def check_route(
+    onemap,
+    line,
+    voltage_kv: float = 0.4,
+    date: dt.date | str | None = None,
+    *,
+    crs: str | None = None,
+    rules: Rules | str | None = None,
+) -> FilingVerdict:
+    """The filing verdict of a route.
+
+    ``line``: a shapely LineString/MultiLineString in the map's metric CRS (``crs=None``) or in
+    ``crs``; or a GeoJSON geometry/Feature (dict or text; lon/lat unless it declares a CRS).
+    ``date``: submission date; with it the verdict carries ``approval_deadline``.
+    Raises OnemapInputError for an unknown voltage, a degenerate line, a route off the map, and
+    :class:`RouteGapError` for a MultiLineString whose parts do not join.
+    """
+    rules = rules_for(onemap, rules)
+    rules.filing.trench_width(voltage_kv)  # unknown voltage: clear error before any work
+    date = parse_date(date)
+    geom = as_metric_line(line, onemap.crs_metric, crs=crs)
+    _, overlay = corridor_model(onemap, rules)
+    parts = _parts(geom)
+    if len(parts) > 1:
+        merged = shapely.line_merge(shapely.multilinestrings(parts))
+        if shapely.get_type_id(merged) == 1:
+            parts = [merged]
+    tol = max(rules.filing.corridor_tolerance_m, EPS)
+    gaps = []
+    for k in range(len(parts) - 1):
+        end = shapely.get_point(parts[k], -1)
+        start = shapely.get_point(parts[k + 1], 0)
+        d = float(shapely.distance(end, start))
+        if d > tol:
+            gaps.append(
+                {
+                    "after_part": k,
+                    "distance_m": round(d, 3),
+                    "at": [round(v, 3) for v in shapely.get_coordinates(end)[0]],
+                }
+            )
+    access_max = rules.filing.attach_max_m
+    if gaps:
+        verdicts = [_verdict(overlay, [p], voltage_kv, rules, date, access_max) for p in parts]
+        max_gap = max(g["distance_m"] for g in gaps)
+        listing = "; ".join(
+            f"part {g['after_part']}→{g['after_part'] + 1}: {g['distance_m']:.1f} m" for g in gaps
+        )
+        verdict_list = ", ".join(
+            f"part {i}: {v.length_m:.1f} m, {'eligible' if v.eligible else ','.join(v.codes)}"
+            for i, v in enumerate(verdicts)
+        )
+        raise RouteGapError(
+            f"线路有 {len(gaps)} 处断开（最大 {max_gap:.1f} 米）/ the route has {len(gaps)} "
+            f"gap(s): {listing}; checked per part: {verdict_list}",
+            parts=verdicts,
+            gaps=gaps,
+        )
+    verdict = _verdict(overlay, parts, voltage_kv, rules, date, access_max)
+    return verdict
+
+
+def _verdict(
+    overlay: Overlay,
+    parts: list[shapely.LineString],
+    voltage_kv: float,
+    rules: Rules,
+    date: dt.date | None,
+    access_max: float,
+) -> FilingVerdict:
+    pieces = Pieces.concat([line_pieces(overlay, p) for p in parts])
+    if not len(pieces) or (pieces.poly < 0).all():
+        bounds = shapely.bounds(shapely.multilinestrings(parts))
+        hint = (
+            "; the coordinates look like degrees — give crs='EPSG:4326'"
+            if abs(bounds[0]) <= 180 and abs(bounds[1]) <= 90
+            else ""
+        )
+        raise OnemapInputError(
+            f"the route lies outside the map's road corridors{hint}", field="route"
+        )
+    return evaluate(label_runs(pieces, access_max), voltage_kv, rules, date)
+
+
+__all__ = ["Reason", "RouteGapError", "check_route", "label_runs", "line_pieces"]

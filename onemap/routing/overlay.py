@@ -1,0 +1,252 @@
+"""Overlay of straight segments on the corridor polygons: the one classifier graph and check share.
+
+A line (a submitted route, or a corridor-graph edge) is taken as straight segments. Each segment
+is cut where it crosses a polygon boundary, and each piece takes the class of the polygon that
+contains its midpoint; where several do (a piece on a shared boundary), the highest-ranked one
+(duct > junction > motor lane > bike lane > sidewalk > green belt). A piece in no polygon but
+within ``corridor_tolerance_m`` of one takes the nearest polygon's class; otherwise it is off the
+mapped corridors. Because the corridor graph's edges are classified by this same function, a
+route found on the graph and the same route checked as a drawn line get identical pieces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import STRtree
+
+from onemap.routing.corridors import EPS, CorridorModel
+
+CORRIDORS = (
+    "sidewalk",
+    "bike_lane",
+    "motor_lane",
+    "green_belt",
+    "duct",
+    "crossing",
+    "access",
+    "off_corridor",
+)
+CODE = {name: i for i, name in enumerate(CORRIDORS)}
+OFF = CODE["off_corridor"]
+DUCT_RANK = 6
+SIDES = ("left", "right", "both", "junction", "")
+SIDE_CODE = {name: i for i, name in enumerate(SIDES)}
+
+
+@dataclass
+class Overlay:
+    """Corridor polygons (plus duct polygons when ducts count as unoccupied) ready to classify.
+
+    Arrays are aligned with ``geoms``; ``poly`` indexes returned by :meth:`classify` refer to them.
+    """
+
+    geoms: np.ndarray
+    boundaries: np.ndarray
+    tree: STRtree
+    corridor: np.ndarray  # int codes into CORRIDORS
+    road_id: np.ndarray  # object
+    side: np.ndarray  # int codes into SIDES
+    rank: np.ndarray
+    sidewalk_m: np.ndarray
+    bike_m: np.ndarray
+    motor_m: np.ndarray
+    tolerance_m: float
+
+    @classmethod
+    def build(cls, model: CorridorModel, *, ducts_unoccupied: bool, tolerance_m: float) -> Overlay:
+        polys = model.polygons
+        geoms = np.asarray(polys.geometry.values, dtype=object)
+        corridor = polys["corridor"].map(CODE).to_numpy()
+        road_id = polys["road_id"].to_numpy(dtype=object)
+        side = polys["side"].map(SIDE_CODE).to_numpy()
+        rank = polys["rank"].to_numpy()
+        sidewalk = polys["sidewalk_m"].to_numpy(dtype=float)
+        bike = polys["bike_m"].to_numpy(dtype=float)
+        motor = polys["motor_m"].to_numpy(dtype=float)
+        if ducts_unoccupied and len(model.ducts):
+            # a route following a duct, within the corridor tolerance of it, uses the duct
+            d = shapely.buffer(model.ducts, max(tolerance_m, EPS), quad_segs=2, cap_style="flat")
+            n = len(d)
+            geoms = np.concatenate([geoms, d])
+            corridor = np.concatenate([corridor, np.full(n, CODE["duct"])])
+            road_id = np.concatenate([road_id, np.full(n, None, dtype=object)])
+            side = np.concatenate([side, np.full(n, SIDE_CODE[""])])
+            rank = np.concatenate([rank, np.full(n, DUCT_RANK)])
+            sidewalk = np.concatenate([sidewalk, np.zeros(n)])
+            bike = np.concatenate([bike, np.zeros(n)])
+            motor = np.concatenate([motor, np.zeros(n)])
+        return cls(
+            geoms=geoms,
+            boundaries=shapely.boundary(geoms),
+            tree=STRtree(geoms),
+            corridor=corridor.astype(np.int8),
+            road_id=road_id,
+            side=side.astype(np.int8),
+            rank=rank.astype(np.int16),
+            sidewalk_m=sidewalk,
+            bike_m=bike,
+            motor_m=motor,
+            tolerance_m=tolerance_m,
+        )
+
+    # -----------------------------------------------------------------------------------------
+
+    def cuts(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where segments ``a[i]→b[i]`` cross polygon boundaries: (segment index, parameter t).
+
+        Parameters strictly inside (0, 1) only, sorted by segment then t, without duplicates.
+        """
+        segs = shapely.linestrings(np.stack([a, b], axis=1))
+        seg_i, poly_j = self.tree.query(segs, predicate="intersects")
+        if not len(seg_i):
+            return np.empty(0, dtype=int), np.empty(0)
+        crossing = shapely.intersection(segs[seg_i], self.boundaries[poly_j])
+        coords, which = shapely.get_coordinates(crossing, return_index=True)
+        seg = seg_i[which]
+        d = b[seg] - a[seg]
+        length2 = np.einsum("ij,ij->i", d, d)
+        t = np.einsum("ij,ij->i", coords - a[seg], d) / np.maximum(length2, EPS * EPS)
+        length = np.sqrt(length2)
+        inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
+        seg, t = seg[inside], t[inside]
+        if not len(seg):
+            return seg, t
+        key = pd.DataFrame({"seg": seg, "t": np.round(t * length[inside] / EPS)})
+        first = ~key.duplicated().to_numpy()
+        seg, t = seg[first], t[first]
+        order = np.lexsort((t, seg))
+        return seg[order], t[order]
+
+    def classify(self, points: np.ndarray) -> np.ndarray:
+        """Polygon index containing each point (highest rank first), or -1 when off corridor."""
+        pts = shapely.points(points)
+        out = np.full(len(pts), -1, dtype=np.int64)
+        pt_i, poly_j = self.tree.query(pts, predicate="intersects")
+        if len(pt_i):
+            order = np.lexsort((poly_j, -self.rank[poly_j], pt_i))
+            pt_i, poly_j = pt_i[order], poly_j[order]
+            first = np.r_[True, pt_i[1:] != pt_i[:-1]]
+            out[pt_i[first]] = poly_j[first]
+        miss = np.flatnonzero(out < 0)
+        if len(miss) and self.tolerance_m > 0:
+            near_i, near_j = self.tree.query_nearest(
+                pts[miss], max_distance=self.tolerance_m, all_matches=True
+            )
+            if len(near_i):
+                order = np.lexsort((near_j, -self.rank[near_j], near_i))
+                near_i, near_j = near_i[order], near_j[order]
+                first = np.r_[True, near_i[1:] != near_i[:-1]]
+                out[miss[near_i[first]]] = near_j[first]
+        return out
+
+    def pieces(self, a: np.ndarray, b: np.ndarray) -> Pieces:
+        """Cut segments at polygon boundaries and classify every piece."""
+        seg, t = self.cuts(a, b)
+        pa, pb, parent = cut_segments(a, b, seg, t)
+        poly = self.classify((pa + pb) / 2.0)
+        return Pieces.from_polys(self, pa, pb, parent, poly)
+
+
+@dataclass
+class Pieces:
+    """Classified straight pieces of a line, in order along it."""
+
+    a: np.ndarray  # (n, 2) start points
+    b: np.ndarray  # (n, 2) end points
+    parent: np.ndarray  # index of the segment each piece comes from
+    poly: np.ndarray  # overlay polygon index, -1 off corridor
+    corridor: np.ndarray  # int codes into CORRIDORS
+    road_id: np.ndarray
+    side: np.ndarray
+    sidewalk_m: np.ndarray
+    bike_m: np.ndarray
+    motor_m: np.ndarray
+
+    @property
+    def length(self) -> np.ndarray:
+        d = self.b - self.a
+        return np.hypot(d[:, 0], d[:, 1])
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    @classmethod
+    def from_polys(cls, ov: Overlay, a, b, parent, poly) -> Pieces:
+        on = poly >= 0
+        safe = np.where(on, poly, 0)
+
+        def take(values, fill, dtype=None):
+            if not len(values):
+                return np.full(len(poly), fill, dtype=dtype)
+            return (
+                np.where(on, values[safe], fill).astype(dtype)
+                if dtype
+                else np.where(on, values[safe], fill)
+            )
+
+        return cls(
+            a=a,
+            b=b,
+            parent=parent,
+            poly=poly,
+            corridor=take(ov.corridor, OFF, np.int8),
+            road_id=take(ov.road_id, None, object),
+            side=take(ov.side, SIDE_CODE[""], np.int8),
+            sidewalk_m=take(ov.sidewalk_m, 0.0, float),
+            bike_m=take(ov.bike_m, 0.0, float),
+            motor_m=take(ov.motor_m, 0.0, float),
+        )
+
+    def select(self, idx) -> Pieces:
+        return Pieces(**{k: getattr(self, k)[idx] for k in self.__dataclass_fields__})
+
+    @staticmethod
+    def concat(parts: list[Pieces]) -> Pieces:
+        return Pieces(
+            **{
+                k: np.concatenate([getattr(p, k) for p in parts])
+                for k in Pieces.__dataclass_fields__
+            }
+        )
+
+    def reversed(self) -> Pieces:
+        out = self.select(slice(None, None, -1))
+        out.a, out.b = out.b.copy(), out.a.copy()
+        return out
+
+
+def cut_segments(
+    a: np.ndarray, b: np.ndarray, seg: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut segments at sorted parameters; returns piece starts, ends and parent segment index.
+
+    ``seg``/``t`` must be sorted by segment then t, with 0 < t < 1.
+    """
+    n = len(a)
+    counts = np.bincount(seg, minlength=n) if len(seg) else np.zeros(n, dtype=int)
+    pieces_per = counts + 1
+    parent = np.repeat(np.arange(n), pieces_per)
+    # parameter of every piece boundary: 0, cuts..., 1 per segment
+    starts = np.cumsum(pieces_per) - pieces_per  # first piece of each segment
+    t_lo = np.zeros(len(parent))
+    t_hi = np.ones(len(parent))
+    if len(seg):
+        k = np.arange(len(seg)) - np.repeat(np.cumsum(counts) - counts, counts)
+        cut_piece = starts[seg] + k  # the piece that ends at this cut
+        t_hi[cut_piece] = t
+        t_lo[cut_piece + 1] = t
+    d = b[parent] - a[parent]
+    pa = a[parent] + d * t_lo[:, None]
+    pb = a[parent] + d * t_hi[:, None]
+    # exact shared points: a piece ends where the next begins
+    same = np.r_[parent[1:] == parent[:-1], False]
+    pb[same] = pa[np.flatnonzero(same) + 1]
+    first = np.r_[True, parent[1:] != parent[:-1]]
+    last = np.r_[parent[1:] != parent[:-1], True]
+    pa[first] = a[parent[first]]
+    pb[last] = b[parent[last]]
+    return pa, pb, parent

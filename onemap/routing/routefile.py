@@ -1,0 +1,236 @@
+"""Route input: GeoJSON, KML and DXF files, GeoJSON objects and shapely lines → a metric line.
+
+A route is one LineString or MultiLineString. GeoJSON is lon/lat (RFC 7946) unless it declares
+a CRS (the legacy ``crs`` member, e.g. ``urn:ogc:def:crs:EPSG::4549``), which is then
+reprojected; KML is always lon/lat; DXF carries no CRS, so its coordinates must be degrees or
+the caller names the CRS. Coordinates that are not degrees in a file that declares no CRS are
+refused — a length must never be guessed. Everything is returned in the map's metric CRS.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from onemap.errors import OnemapInputError
+from onemap.geo.crs import STORAGE_CRS, looks_geographic, transformer
+
+LINE_TYPES = ("LineString", "MultiLineString")
+
+
+def _crs_of(name: str, source: str | None) -> CRS:
+    try:
+        return CRS.from_user_input(name)
+    except CRSError:
+        raise OnemapInputError(f"unknown CRS '{name}'", file=source, field="crs") from None
+
+
+def _to_metric(geom, src: CRS | str, crs_metric: str, source: str | None):
+    src = src if isinstance(src, CRS) else _crs_of(src, source)
+    if src.is_geographic:
+        bounds = shapely.bounds(geom)
+        if not looks_geographic(tuple(bounds)):
+            raise OnemapInputError(
+                f"the CRS {src.to_string()} is geographic but the coordinates are not degrees "
+                f"({tuple(round(b, 3) for b in bounds)})",
+                file=source,
+                field="crs",
+            )
+    tr = transformer(src.to_string(), crs_metric)
+    return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def _check_line(geom, source: str | None):
+    if geom is None or shapely.is_empty(geom):
+        raise OnemapInputError("the route geometry is empty", file=source, field="geometry")
+    if geom.geom_type not in LINE_TYPES:
+        raise OnemapInputError(
+            f"a route must be a LineString or MultiLineString, not {geom.geom_type}",
+            file=source,
+            field="geometry",
+        )
+    coords = shapely.get_coordinates(geom)
+    if not np.isfinite(coords).all():
+        raise OnemapInputError("the route has non-finite coordinates", file=source)
+    return geom
+
+
+def _geojson_geometry(obj: Any, source: str | None) -> tuple[Any, str | None]:
+    """The single line geometry of a GeoJSON object and the CRS it declares (if any)."""
+    if not isinstance(obj, dict) or "type" not in obj:
+        raise OnemapInputError("not a GeoJSON object", file=source)
+    declared = None
+    crs = obj.get("crs")
+    if isinstance(crs, dict):
+        declared = (crs.get("properties") or {}).get("name")
+    kind = obj["type"]
+    if kind == "FeatureCollection":
+        features = [f for f in obj.get("features") or [] if f.get("geometry")]
+        if not features:
+            raise OnemapInputError("the file has no features with a geometry", file=source)
+        if len(features) > 1:
+            raise OnemapInputError(
+                f"the file has {len(features)} features; give one route per file", file=source
+            )
+        obj = features[0]
+        kind = obj["type"]
+    if kind == "Feature":
+        obj = obj.get("geometry")
+        if not obj:
+            raise OnemapInputError("the feature has no geometry", file=source)
+    try:
+        geom = shapely.geometry.shape(obj)
+    except Exception as exc:  # shapely raises several types for malformed GeoJSON
+        raise OnemapInputError(f"invalid GeoJSON geometry: {exc}", file=source) from exc
+    return geom, declared
+
+
+def as_metric_line(line: Any, crs_metric: str, *, crs: str | None = None, source=None):
+    """A route (shapely line, GeoJSON dict/text) as a line in ``crs_metric``.
+
+    A shapely geometry is taken to be in ``crs_metric`` unless ``crs`` names its CRS. GeoJSON is
+    lon/lat unless it declares a CRS or ``crs`` is given; non-degree GeoJSON without a declared
+    CRS is refused.
+    """
+    if isinstance(line, str):
+        try:
+            line = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise OnemapInputError(f"not valid JSON: {exc}", file=source) from exc
+    if isinstance(line, dict):
+        geom, declared = _geojson_geometry(line, source)
+        _check_line(geom, source)
+        src = crs or declared
+        if src is None:
+            if not looks_geographic(tuple(shapely.bounds(geom))):
+                raise OnemapInputError(
+                    "the coordinates are not degrees and no CRS is declared; declare the CRS "
+                    "(GeoJSON 'crs' member) or export in WGS 84",
+                    file=source,
+                    field="crs",
+                )
+            src = STORAGE_CRS
+        return _to_metric(geom, src, crs_metric, source)
+    if isinstance(line, shapely.Geometry):
+        _check_line(line, source)
+        return line if crs is None else _to_metric(line, crs, crs_metric, source)
+    raise OnemapInputError(f"cannot read a route from {type(line).__name__}", file=source)
+
+
+def _kml_lines(path: Path) -> list:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise OnemapInputError(f"not valid KML: {exc}", file=str(path)) from exc
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    def coords(el) -> np.ndarray:
+        text = (el.text or "").split()
+        pts = [tuple(float(v) for v in t.split(",")[:2]) for t in text]
+        return np.array(pts, dtype=float).reshape(-1, 2)
+
+    features = []
+    placemarks = [el for el in root.iter() if local(el.tag) == "Placemark"]
+    for pm in placemarks:
+        lines = []
+        for ls in pm.iter():
+            if local(ls.tag) == "LineString":
+                for c in ls:
+                    if local(c.tag) == "coordinates":
+                        try:
+                            lines.append(coords(c))
+                        except ValueError as exc:
+                            raise OnemapInputError(
+                                f"bad KML coordinates: {exc}", file=str(path)
+                            ) from exc
+        if lines:
+            features.append(lines)
+    if not features:
+        raise OnemapInputError("the file has no line features", file=str(path))
+    if len(features) > 1:
+        raise OnemapInputError(
+            f"the file has {len(features)} line features; give one route per file",
+            file=str(path),
+        )
+    return features[0]
+
+
+def _dxf_geometry(path: Path):
+    import ezdxf  # imported here: only DXF uploads need it
+
+    try:
+        doc = ezdxf.readfile(str(path))
+    except (OSError, ezdxf.DXFStructureError) as exc:
+        raise OnemapInputError(f"not a readable DXF: {exc}", file=str(path)) from exc
+    lines = []
+    for e in doc.modelspace():
+        kind = e.dxftype()
+        if kind == "LINE":
+            lines.append([tuple(e.dxf.start)[:2], tuple(e.dxf.end)[:2]])
+        elif kind == "LWPOLYLINE":
+            pts = [tuple(p[:2]) for p in e.get_points("xy")]
+            if e.closed:
+                pts.append(pts[0])
+            lines.append(pts)
+        elif kind == "POLYLINE":
+            pts = [tuple(v.dxf.location)[:2] for v in e.vertices]
+            if e.is_closed:
+                pts.append(pts[0])
+            lines.append(pts)
+    if not lines:
+        raise OnemapInputError("the DXF has no LINE or POLYLINE entities", file=str(path))
+    merged = shapely.line_merge(shapely.multilinestrings([shapely.LineString(p) for p in lines]))
+    if merged.geom_type != "LineString":
+        raise OnemapInputError(
+            f"the DXF has {len(shapely.get_parts(merged))} separate lines; give one route per file",
+            file=str(path),
+        )
+    return merged
+
+
+def read_route(path: str | Path, crs_metric: str, *, crs: str | None = None):
+    """Read a route file (.geojson/.json, .kml, .dxf) as a line in ``crs_metric``."""
+    path = Path(path)
+    source = str(path)
+    if not path.exists():
+        raise OnemapInputError("route file not found", file=source)
+    suffix = path.suffix.lower()
+    if suffix in (".geojson", ".json"):
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8-sig"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise OnemapInputError(f"not valid GeoJSON: {exc}", file=source) from exc
+        return as_metric_line(obj, crs_metric, crs=crs, source=source)
+    if suffix == ".kml":
+        lines = _kml_lines(path)
+        geom = (
+            shapely.LineString(lines[0])
+            if len(lines) == 1
+            else shapely.MultiLineString([shapely.LineString(c) for c in lines if len(c) >= 2])
+        )
+        _check_line(geom, source)
+        return _to_metric(geom, crs or STORAGE_CRS, crs_metric, source)
+    if suffix == ".dxf":
+        geom = _check_line(_dxf_geometry(path), source)
+        if crs is None:
+            if not looks_geographic(tuple(shapely.bounds(geom))):
+                raise OnemapInputError(
+                    "a DXF declares no CRS and its coordinates are not degrees; "
+                    "name the CRS (--crs EPSG:nnnn)",
+                    file=source,
+                    field="crs",
+                )
+            crs = STORAGE_CRS
+        return _to_metric(geom, crs, crs_metric, source)
+    raise OnemapInputError(
+        f"unknown route format '{suffix}'; use .geojson, .kml or .dxf", file=source
+    )

@@ -1,0 +1,207 @@
+"""``best_route``: the shortest filing-eligible route and the shortest route overall (DESIGN §3).
+
+Both ends join the corridor graph through :meth:`CorridorGraph.locate` (nearest suitable edge,
+split virtually at the projected point, plus the access run), so nothing is rebuilt per query.
+Each search is one bounded ``scipy.sparse.csgraph.dijkstra`` from the two end nodes of the
+origin's edge on the cached CSR matrix:
+
+* the filing route searches only filing-eligible edges and stops at the length limit of the
+  rule table (a longer route could not be filed anyway);
+* the shortest route stops at ``route_search_factor`` × the straight-line distance (at least
+  the limit) — a search never spreads over the whole city.
+
+Each route carries the verdict computed from its graph edges; :func:`check_route` on its
+geometry gives the same verdict (tested).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from scipy.sparse.csgraph import dijkstra
+
+from onemap.geo.crs import metric_to_lonlat
+from onemap.routing.bulk import NO_PATH
+from onemap.routing.filing import FilingVerdict, evaluate, parse_date, piece_reasons
+from onemap.routing.graph import CorridorGraph, Located, corridor_graph
+from onemap.routing.overlay import Pieces
+from onemap.rules import Rules
+
+
+@dataclass
+class Route:
+    """One route: length, geometry (metric and lon/lat), graph nodes and its verdict."""
+
+    length_m: float
+    geometry_metric: shapely.LineString
+    geometry: shapely.LineString  # lon/lat, for output
+    nodes: list[int]
+    pieces: Pieces
+    filing: FilingVerdict
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        return {
+            "length_m": round(self.length_m, 3),
+            "geometry": shapely.geometry.mapping(self.geometry),
+            "filing": self.filing.to_dict(lang),
+        }
+
+
+@dataclass
+class RouteResult:
+    """``filing_route`` (None when no filing-eligible route exists) and ``shortest_route``."""
+
+    filing_route: Route | None
+    shortest_route: Route | None
+    voltage_kv: float
+    straight_m: float
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        return {
+            "voltage_kv": self.voltage_kv,
+            "straight_m": round(self.straight_m, 3),
+            "filing_route": self.filing_route.to_dict(lang) if self.filing_route else None,
+            "shortest_route": self.shortest_route.to_dict(lang) if self.shortest_route else None,
+        }
+
+
+def _access_ok(g: CorridorGraph, loc: Located, voltage_kv: float) -> bool:
+    a = loc.access
+    if not len(a):
+        return True
+    return bool(
+        (
+            piece_reasons(a.corridor, a.sidewalk_m, a.bike_m, a.motor_m, voltage_kv, g.rules).reason
+            < 0
+        ).all()
+    )
+
+
+def _partial(g: CorridorGraph, edge: int, a: np.ndarray, b: np.ndarray) -> Pieces:
+    """A piece of edge ``edge`` from a to b (same classification as the edge)."""
+    if np.hypot(*(b - a)) <= 1e-9:
+        return g._edge_pieces(np.empty(0, int), np.empty((0, 2)), np.empty((0, 2)))
+    return g._edge_pieces(np.array([edge]), a[None, :], b[None, :])
+
+
+def search(
+    g: CorridorGraph,
+    origin: Located,
+    destination: Located,
+    voltage_kv: float,
+    *,
+    filing_only: bool,
+    cutoff: float,
+) -> tuple[list[int], Pieces] | None:
+    """Shortest path between two located points within ``cutoff`` metres (None if none).
+
+    Returns the graph nodes passed and the classified pieces from origin to destination.
+    """
+    if filing_only:
+        ok = g.eligible(voltage_kv)
+        if not (ok[origin.edge] and ok[destination.edge]):
+            return None
+        if not (_access_ok(g, origin, voltage_kv) and _access_ok(g, destination, voltage_kv)):
+            return None
+    csr, _ = g.csr(voltage_kv, filing_only)
+    src = np.array([origin.u, origin.v])
+    dst = np.array([destination.u, destination.v])
+    src_off = np.array([origin.du, origin.dv])
+    dst_off = np.array([destination.du, destination.dv])
+    budget = max(cutoff - origin.access_m - destination.access_m, 0.0)
+    dist, pred = dijkstra(csr, indices=src, limit=budget, return_predecessors=True)
+    total = src_off[:, None] + dist[:, dst] + dst_off[None, :]
+    i, j = np.unravel_index(int(np.argmin(total)), total.shape)
+    best = float(total[i, j])
+    same_edge = origin.edge == destination.edge
+    direct = float(np.hypot(*(destination.p - origin.p))) if same_edge else np.inf
+    if not np.isfinite(best) and not np.isfinite(direct):
+        return None
+    if direct <= best:
+        nodes: list[int] = []
+        middle = [_partial(g, origin.edge, origin.p, destination.p)]
+    else:
+        nodes = [int(dst[j])]
+        step = pred[i, dst[j]]
+        while step != NO_PATH:
+            nodes.append(int(step))
+            step = pred[i, step]
+        nodes.reverse()
+        middle = [
+            _partial(g, origin.edge, origin.p, g.xy[nodes[0]]),
+            g.segments(nodes),
+            _partial(g, destination.edge, g.xy[nodes[-1]], destination.p),
+        ]
+    pieces = Pieces.concat([origin.access, *middle, destination.access.reversed()])
+    if pieces.length.sum() > cutoff + 1e-9:
+        return None
+    return nodes, pieces
+
+
+def _route(g: CorridorGraph, nodes, pieces: Pieces, voltage_kv, date) -> Route:
+    coords = np.vstack([pieces.a[:1], pieces.b]) if len(pieces) else np.empty((0, 2))
+    line = shapely.LineString(coords)
+    lon, lat = metric_to_lonlat(coords[:, 0], coords[:, 1], g.crs)
+    return Route(
+        length_m=float(pieces.length.sum()),
+        geometry_metric=line,
+        geometry=shapely.LineString(np.column_stack([lon, lat])),
+        nodes=nodes,
+        pieces=pieces,
+        filing=evaluate(pieces, voltage_kv, g.rules, date),
+    )
+
+
+def best_route(
+    onemap,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    voltage_kv: float = 0.4,
+    *,
+    date: dt.date | str | None = None,
+    rules: Rules | str | None = None,
+) -> RouteResult:
+    """Shortest filing-eligible route (or None) and shortest route between two lon/lat points.
+
+    Raises OnemapInputError for an unknown voltage or a point farther than
+    ``filing.attach_max_m`` from every corridor.
+    """
+    g = corridor_graph(onemap, rules)
+    g.rules.filing.trench_width(voltage_kv)  # unknown voltage: clear error first
+    date = parse_date(date)
+    o = g.locate(*origin)
+    d = g.locate(*destination)
+    return best_route_located(g, o, d, voltage_kv, date=date)
+
+
+def best_route_located(
+    g: CorridorGraph,
+    o: Located,
+    d: Located,
+    voltage_kv: float,
+    *,
+    date: dt.date | None = None,
+) -> RouteResult:
+    """:func:`best_route` for points already located on the graph."""
+    f = g.rules.filing
+    limit = f.limit_m(voltage_kv)
+    straight = float(np.hypot(*(d.q - o.q)))
+    filing = search(g, o, d, voltage_kv, filing_only=True, cutoff=limit)
+    filing_route = None
+    if filing is not None:
+        route = _route(g, *filing, voltage_kv, date)
+        filing_route = route if route.filing.eligible else None
+    shortest = search(
+        g,
+        o,
+        d,
+        voltage_kv,
+        filing_only=False,
+        cutoff=max(limit, f.route_search_factor * straight),
+    )
+    shortest_route = _route(g, *shortest, voltage_kv, date) if shortest is not None else None
+    return RouteResult(filing_route, shortest_route, voltage_kv, straight)
