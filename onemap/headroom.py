@@ -171,7 +171,6 @@ def headroom(onemap: OneMap, rules: Rules | None = None) -> gpd.GeoDataFrame:
     parent_own = ast["parent"].map(tx_own).to_numpy(dtype=float)
     own = ast["own"].to_numpy(dtype=float)
     has_cap = ~np.isnan(ast["cap"].to_numpy())
-    inherits = np.where(ast["parent"] != "", ast["parent"], "")
     # LV: a transformer's own room, a box's own (if rated) and its transformer's.
     lv_local = np.where(
         ast["kind"] == "transformer",
@@ -187,25 +186,39 @@ def headroom(onemap: OneMap, rules: Rules | None = None) -> gpd.GeoDataFrame:
         has_cap & (ast["kind"] != "transformer"), np.minimum(own, ast_feeder), ast_feeder
     )
     hv_chain = np.where(feeder_mapped, hv_local, np.nan)
-    # Display headroom of elements without a nameplate: what they inherit.
-    inherited_own = np.where(
-        ast["kind"] == "transformer",
-        own,
-        np.where(ast["parent"] != "", lv_local, np.where(has_cap, own, ast_feeder)),
+    # Display headroom of elements without their own nameplate: what they inherit where the
+    # topology tells — a branch box its transformer's, a ring main unit / switching station /
+    # pole its feeder's; a branch box with no known transformer stays unknown.
+    kinds = ast["kind"].to_numpy()
+    is_tx_row = kinds == "transformer"
+    is_box_row = kinds == "branch_box"
+    has_parent = ast["parent"].to_numpy() != ""
+    cap_by_id = pd.Series(ast["cap"].to_numpy(), index=ast["asset_id"])
+    parent_cap = ast["parent"].map(cap_by_id).to_numpy(dtype=float)
+    fdr_own = pd.Series(fdr["own"].to_numpy(), index=fdr["asset_id"])
+    fdr_cap = pd.Series(fdr["cap"].to_numpy(), index=fdr["asset_id"])
+    feeder_own = ast["chain_feeder"].map(fdr_own).to_numpy(dtype=float)
+    feeder_cap = ast["chain_feeder"].map(fdr_cap).to_numpy(dtype=float)
+    cap_arr = ast["cap"].to_numpy(dtype=float)
+    inherited_own = np.select(
+        [is_tx_row, is_box_row & has_parent, is_box_row, has_cap],
+        [own, lv_local, np.nan, own],
+        default=feeder_own,
     )
-    inherited_cap = np.where(
-        has_cap,
-        ast["cap"],
-        np.where(
-            ast["parent"] != "",
-            ast["parent"].map(pd.Series(ast["cap"].to_numpy(), index=ast["asset_id"])),
-            ast["chain_feeder"].map(pd.Series(fdr["cap"].to_numpy(), index=fdr["asset_id"])),
-        ),
-    ).astype(float)
-    inherits = np.where(
-        (ast["kind"] != "transformer") & ~has_cap,
-        np.where(ast["parent"] != "", ast["parent"], ast["chain_feeder"]),
-        inherits,
+    inherited_cap = np.select(
+        [is_tx_row, is_box_row & has_parent & ~has_cap, is_box_row & ~has_parent, has_cap],
+        [cap_arr, parent_cap, np.nan, cap_arr],
+        default=feeder_cap,
+    )
+    inherits = np.select(
+        [is_tx_row, is_box_row & has_parent, is_box_row, has_cap],
+        [
+            np.full(len(ast), "", dtype=object),
+            ast["parent"].to_numpy(dtype=object),
+            np.full(len(ast), "", dtype=object),
+            np.full(len(ast), "", dtype=object),
+        ],
+        default=ast["chain_feeder"].to_numpy(dtype=object),
     )
     inherited_own = np.where(np.isinf(inherited_own), np.nan, inherited_own)
 

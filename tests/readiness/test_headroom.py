@@ -84,6 +84,7 @@ def test_branch_box_and_ring_main_unit_inherit_where_topology_tells():
     assert b1["lv_headroom_kw"] == pytest.approx(_row(t, "T1")["lv_headroom_kw"])
     b2 = _row(t, "B2")  # no transformer named: its LV headroom is unknown
     assert np.isnan(b2["lv_headroom_kw"])
+    assert b2["status"] == "unknown"  # no transformer known: not shown as spare
     r1 = _row(t, "R1")
     assert r1["inherits_from"] == "F1"
     assert r1["hv_headroom_kw"] == pytest.approx(_row(t, "F1")["hv_headroom_kw"])

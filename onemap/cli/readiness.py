@@ -1,0 +1,143 @@
+"""`onemap preview` and `onemap readiness` (DESIGN §8): the investor's and the planner's view."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors, parse_lonlat
+from onemap.errors import OnemapInputError
+
+_GROUP_NAMES = {
+    "lv": "0.4 kV",
+    "hv": "10 kV",
+    "dual": "10 kV dual",
+    "ehv": "≥35 kV",
+    "done": "done",
+}
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise OnemapInputError(f"expected YYYY-MM-DD, got '{text}'", field="date") from None
+
+
+@app.command("preview")
+@handles_errors
+def preview_cmd(
+    map_path: Path = typer.Argument(..., metavar="MAP", help="One map (.gpkg)."),
+    at: str = typer.Option(..., "--at", help="Site as LON,LAT."),
+    kw: float = typer.Option(..., "--kw", help="Requested capacity in kW."),
+    category: str = typer.Option(..., "--category", help="Customer category (DESIGN §8)."),
+    date: str | None = typer.Option(None, "--date", help="Application date YYYY-MM-DD."),
+    lang: str = typer.Option("zh", "--lang", help="zh or en."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Readiness class, connection point, route, timeline and paperwork for one site."""
+    from onemap.geo.mapfile import read_map
+    from onemap.readiness import check_request, preview
+    from onemap.rules import load_rules
+
+    lon, lat = parse_lonlat(at, "at")
+    when = _parse_date(date)
+    check_request(load_rules(), kw, category)  # refuse bad input before reading the map
+    result = preview(read_map(map_path), lon, lat, kw, category, date=when, lang=lang)
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    d = result.to_dict()
+    en = lang == "en"
+    table = Table(title=("Connection preview" if en else "接电预览"), show_header=False)
+    table.add_row("readiness" if en else "接电等级", f"{d['readiness']} {d['readiness_label']}")
+    table.add_row("category" if en else "类别", f"{d['category']} ({d['voltage_kv']:g} kV)")
+    table.add_row("requested" if en else "申请容量", f"{d['requested_kw']:g} kW")
+    cp = d["connection_point"]
+    if cp:
+        table.add_row(
+            "connection point" if en else "接入点",
+            f"{cp['asset_id']} ({cp['kind']}), {cp['distance_m']:.0f} m, "
+            f"{'headroom' if en else '裕度'} {cp['headroom_kw']:.0f} kW",
+        )
+    if d["route"]:
+        filing = d["route"]["filing"]
+        ok = filing.get("eligible") if isinstance(filing, dict) else None
+        table.add_row(
+            "route" if en else "路径",
+            f"{d['route']['length_m']:.0f} m, "
+            + (("filing" if en else "备案") if ok else ("permits" if en else "需许可")),
+        )
+    tl = d["timeline"]
+    table.add_row("steps" if en else "办电环节", " → ".join(tl["steps"]))
+    table.add_row(
+        "working days" if en else "工作日",
+        f"{tl['process_workdays']} + {tl['works_workdays']} + {tl['approval_workdays']}"
+        f" → {tl['total_workdays']}",
+    )
+    table.add_row("earliest date" if en else "最早接电", str(tl["earliest_date"]))
+    table.add_row("documents" if en else "申请资料", "、".join(d["documents"]))
+    table.add_row("payer" if en else "投资主体", d["payer"])
+    table.add_row("tariff" if en else "电价类别", d["tariff_hint"])
+    console.print(table)
+
+
+@app.command("readiness")
+@handles_errors
+def readiness_cmd(
+    map_path: Path = typer.Argument(..., metavar="MAP", help="One map (.gpkg)."),
+    kw: float | None = typer.Option(None, "--kw", help="Requested kW for every parcel."),
+    category: str | None = typer.Option(None, "--category", help="Category for every parcel."),
+    out: Path | None = typer.Option(None, "--out", help="Write readiness layers (.gpkg)."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Readiness class A–D of every parcel (own forecast load, or --kw and --category)."""
+    from onemap.geo.mapfile import read_map
+    from onemap.readiness import check_request, readiness
+    from onemap.rules import load_rules
+
+    if (kw is None) != (category is None):
+        raise OnemapInputError("give --kw and --category together, or neither", field="kw")
+    if category is not None:
+        check_request(load_rules(), kw, category)
+    onemap = read_map(map_path)
+    with Progress(
+        TextColumn("[bold]readiness[/] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=json_out and not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("…", total=None)
+
+        def progress(what: str, done: int, total: int) -> None:
+            bar.update(task, description=_GROUP_NAMES.get(what, what), completed=done, total=total)
+
+        result = readiness(onemap, kw, category, progress=progress)
+        if out is not None:
+            from onemap.zones import write_readiness
+
+            bar.update(task, description=f"→ {out}")
+            write_readiness(result.layer, out)
+    payload = result.to_dict()
+    if out is not None:
+        payload["out"] = str(out)
+    if json_out:
+        emit_json(payload)
+        return
+    table = Table(title=f"readiness ({payload['parcels']} parcels)")
+    for c in ("A", "B", "C", "D"):
+        table.add_column(c, justify="right")
+    table.add_row(*(str(payload["counts"][c]) for c in ("A", "B", "C", "D")))
+    console.print(table)
+    console.print(f"{payload['passes']} passes, {payload['seconds']:.2f} s")
+    if out is not None:
+        console.print(f"written: {out}")
