@@ -325,7 +325,9 @@ def _junction_polygons(pieces: gpd.GeoDataFrame, ends: _Ends, motor: pd.DataFram
     )
     per_j = per_j[per_j["radius"] > EPS]
     discs = shapely.buffer(
-        shapely.points(per_j[["x", "y"]].to_numpy()), per_j["radius"].to_numpy(), QUAD_SEGS
+        shapely.points(per_j[["x", "y"]].to_numpy()),
+        per_j["radius"].to_numpy(),
+        quad_segs=QUAD_SEGS,
     )
     disc_of = pd.Series(np.arange(len(per_j)), index=per_j.index)
     pairs = incident[incident["junction"].isin(per_j.index)].merge(
@@ -340,7 +342,8 @@ def _junction_polygons(pieces: gpd.GeoDataFrame, ends: _Ends, motor: pd.DataFram
     if not len(coords):
         return pd.DataFrame()
     have, group = np.unique(d[which], return_inverse=True)
-    hulls = shapely.convex_hull(shapely.multipoints(coords, indices=group))
+    order = np.argsort(group, kind="stable")
+    hulls = shapely.convex_hull(shapely.multipoints(coords[order], indices=group[order]))
     polygonal = shapely.get_type_id(hulls) == 3
     have, hulls = have[polygonal], hulls[polygonal]
     road_ids = pieces["road_id"].to_numpy()
