@@ -100,8 +100,18 @@ def connection_points(
     ``feeder_id``, ``substation_id``, ``x``, ``y`` (metric).
     """
     rules = rules or load_rules()
+    return _cached(
+        onemap,
+        f"points:{category}:{include_planned}:{id(rules)}",
+        lambda: _connection_points(onemap, category, rules, include_planned),
+    )
+
+
+def _connection_points(
+    onemap: OneMap, category: str, rules: Rules, include_planned: bool
+) -> pd.DataFrame:
     group = connection_group(rules, category)
-    table = _cached(onemap, "headroom", lambda: headroom(onemap, rules))
+    table = _cached(onemap, f"headroom:{id(rules)}", lambda: headroom(onemap, rules))
     if not include_planned:
         table = table[table["asset_status"] != "planned"]
     conn = rules.connection
@@ -184,7 +194,7 @@ class _Network:
     def of(cls, onemap: OneMap, voltage_kv: float, rules: Rules) -> _Network:
         from onemap.routing.graph import corridor_graph
 
-        cg = corridor_graph(onemap)
+        cg = corridor_graph(onemap, rules)
         full, _ = cg.csr(voltage_kv, False)
         filing = eligible = None
         if any(abs(v - voltage_kv) < 1e-9 for v in rules.filing.voltages_kv):
@@ -289,6 +299,12 @@ class _Network:
         return LineString(dedup)
 
 
+def _network(onemap: OneMap, voltage_kv: float, rules: Rules) -> _Network:
+    """The cached :class:`_Network` of a map for a voltage and rule table."""
+    key = f"net:{voltage_kv}:{id(rules)}"
+    return _cached(onemap, key, lambda: _Network.of(onemap, voltage_kv, rules))
+
+
 # ------------------------------------------------------------------------------------------
 # classification shared by the bulk pass and the preview
 
@@ -362,6 +378,12 @@ class _Sources:
 
     def headroom(self, pts: pd.DataFrame) -> np.ndarray:
         return pts["headroom_kw"].to_numpy(dtype=float)[self.point]
+
+    def offset_array(self) -> np.ndarray:
+        """Offset (m) of every entry: 0 for graph nodes."""
+        if not self.offsets:
+            return np.zeros(len(self.rows))
+        return pd.Series(self.rows).map(self.offsets).fillna(0.0).to_numpy(dtype=float)
 
 
 @dataclass
@@ -453,7 +475,7 @@ def readiness(
     parcels = onemap.metric("landuse")
     if not len(parcels):
         raise OnemapInputError("the map has no parcels", layer="landuse")
-    fc = _cached(onemap, "forecast", lambda: forecast_load(onemap, rules))
+    fc = _cached(onemap, f"forecast:{id(rules)}", lambda: forecast_load(onemap, rules))
     n = len(fc)
     cats = fc["category"].to_numpy(dtype=object) if category is None else np.full(n, category)
     load = fc["load_kw"].to_numpy(dtype=float) if kw is None else np.full(n, float(kw))
@@ -520,7 +542,7 @@ def _bulk_group(onemap, rules, group, category, load, fc, cols, idx) -> tuple[_G
     """Fill ``cols`` at ``idx`` for the parcels of one connection group."""
     voltage = rules.category(category).voltage_kv
     pts = connection_points(onemap, category, rules)
-    net = _cached(onemap, f"net:{voltage}", lambda: _Network.of(onemap, voltage, rules))
+    net = _network(onemap, voltage, rules)
     tgt_rows = net.parcel_rows(fc["parcel_id"].to_numpy())
     radius = _radius(rules, _radius_voltage(rules, voltage), fc["supply_class"].to_numpy())
     limit = float(np.max(radius)) if len(radius) else 0.0
@@ -733,8 +755,8 @@ def preview(
     _require_grid(onemap, group)
     voltage = rules.category(category).voltage_kv
     i, x, y = _site(onemap, lon, lat)
-    fc = _cached(onemap, "forecast", lambda: forecast_load(onemap, rules))
-    net = _cached(onemap, f"net:{voltage}", lambda: _Network.of(onemap, voltage, rules))
+    fc = _cached(onemap, f"forecast:{id(rules)}", lambda: forecast_load(onemap, rules))
+    net = _network(onemap, voltage, rules)
     fc_row = fc.iloc[i] if i is not None else _nearest_row(fc, x, y)
     supply_class = (
         str(fc_row["supply_class"]) if fc_row is not None else rules.supply_class.order[-1]
@@ -766,9 +788,13 @@ def preview(
             return None
         lim = min(radius, rules.filing.limit_m(voltage)) if filing else radius
         dist, _, pred = net.passer(filing, lim, offsets)(rows)
-        src = _Sources.of(net, pts, group, filing)
+        src = _cached(
+            onemap,
+            f"src:{category}:{filing}:{id(rules)}",
+            lambda: _Sources.of(net, pts, group, filing),
+        )
         entry_d = np.where(src.rows >= 0, dist[np.maximum(src.rows, 0)], np.inf)
-        entry_d = entry_d + np.array([src.offsets.get(int(r), 0.0) for r in src.rows])
+        entry_d = entry_d + src.offset_array()
         feasible = ~np.isnan(h[src.point]) & (h[src.point] >= kw)
         entry_d = np.where(feasible, entry_d, np.inf)
         per_point = np.full(len(pts), np.inf)
@@ -883,11 +909,17 @@ def _route_json(onemap, net: _Network, res, a: int, voltage, date, rules, lang):
             verdict = _check_route()(onemap, line, voltage, date=date).to_dict(lang)
         else:
             verdict = net.verdict(rows, date).to_dict(lang)
-    except OnemapInputError as exc:  # e.g. ≥ 35 kV: the filing rule has no trench width
+    except OnemapInputError:  # ≥ 35 kV: the filing rule (item 2) has no trench width for it
+        known = "、".join(f"{v:g}" for v in rules.filing.voltages_kv)
+        message = (
+            f"备案规则不适用于 {voltage:g} kV（规则表仅含 {known} kV）"
+            if lang == "zh"
+            else f"the filing rule does not cover {voltage:g} kV (the rule table has {known} kV)"
+        )
         verdict = {
             "eligible": False,
             "length_m": round(float(line.length), 2),
-            "reasons": [{"code": "NOT_COVERED", "message": exc.message}],
+            "reasons": [{"code": "NOT_COVERED", "message": message}],
             "permits": [],
         }
     lon, lat = metric_to_lonlat(*np.asarray(line.coords).T, onemap.crs_metric)

@@ -21,6 +21,16 @@ _GROUP_NAMES = {
 }
 
 
+_PAYER = {
+    "zh": {"government": "政府", "grid_company": "供电企业（通道、管沟由政府负责）"},
+    "en": {"government": "government", "grid_company": "grid company (government: corridors)"},
+}
+
+
+def _days(value: int | None) -> str:
+    return "—" if value is None else str(value)
+
+
 def _parse_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
@@ -78,12 +88,20 @@ def preview_cmd(
     table.add_row("steps" if en else "办电环节", " → ".join(tl["steps"]))
     table.add_row(
         "working days" if en else "工作日",
-        f"{tl['process_workdays']} + {tl['works_workdays']} + {tl['approval_workdays']}"
-        f" → {tl['total_workdays']}",
+        f"{_days(tl['process_workdays'])} + {_days(tl['works_workdays'])} + "
+        f"{_days(tl['approval_workdays'])} → {_days(tl['total_workdays'])}"
+        + (" (process + works + approval)" if en else "（办电 + 配套工程 + 审批）"),
     )
-    table.add_row("earliest date" if en else "最早接电", str(tl["earliest_date"]))
-    table.add_row("documents" if en else "申请资料", "、".join(d["documents"]))
-    table.add_row("payer" if en else "投资主体", d["payer"])
+    earliest = tl["earliest_date"] or (
+        "— (grid reinforcement first)" if d["readiness"] == "D" else "—"
+    )
+    if d["readiness"] == "D" and not en:
+        earliest = "—（需先电网补强或新建变电站）"
+    if tl.get("provisional"):
+        earliest += " (provisional calendar)" if en else "（节假日安排未公布，暂定）"
+    table.add_row("earliest date" if en else "最早接电", earliest)
+    table.add_row("documents" if en else "申请资料", ("; " if en else "、").join(d["documents"]))
+    table.add_row("payer" if en else "投资主体", _PAYER["en" if en else "zh"][d["payer"]])
     table.add_row("tariff" if en else "电价类别", d["tariff_hint"])
     console.print(table)
 
