@@ -28,6 +28,11 @@ _EXPORTS: dict[str, str] = {
     "OnemapInputError": "onemap.errors:OnemapInputError",
     "generate_demo": "onemap.demo:generate_demo",
     "build_demo": "onemap.demo:build_demo",
+    "preview": "onemap.readiness:preview",
+    "readiness": "onemap.readiness:readiness",
+    "headroom": "onemap.headroom:headroom",
+    "capacity_layer": "onemap.headroom:capacity_layer",
+    "forecast_load": "onemap.forecast:forecast_load",
     "import_osm": "onemap.geo.osm:import_osm",
     "import_pandapower": "onemap.geo.pandapower_import:import_pandapower",
 }
