@@ -199,6 +199,12 @@ class Substation(_Model):
     transformer_kva: list[float]
     switching_station_mva: list[float]
     new_substation_mva: float
+    new_substation_kv: float = 110.0
+    new_feeder_kv: float = 10.0
+    new_feeder_mva: float = Field(8.0, gt=0)
+    candidate_landuse_codes: list[str] = Field(default_factory=lambda: ["1303"])
+    siting_exact_max_pairs: int = Field(20000, ge=0)
+    siting_time_limit_s: float = Field(60.0, gt=0)
 
 
 class Rules(_Model):
