@@ -87,6 +87,35 @@ def _parts(geom) -> list[shapely.LineString]:
     return parts
 
 
+def _stitch(
+    parts: list[shapely.LineString], tol: float
+) -> tuple[list[shapely.LineString], list[dict[str, Any]]]:
+    """Join parts that meet (in any order); list the gaps between the parts that remain."""
+    if len(parts) == 1:
+        return parts, []
+    merged = shapely.line_merge(shapely.multilinestrings(parts))
+    if shapely.get_type_id(merged) == 1:
+        return [merged], []
+    # keep the drawing order: join each part to the previous one where they touch
+    joined = [shapely.get_coordinates(parts[0])]
+    gaps = []
+    for part in parts[1:]:
+        coords = shapely.get_coordinates(part)
+        d = float(np.hypot(*(coords[0] - joined[-1][-1])))
+        if d <= tol:
+            joined[-1] = np.vstack([joined[-1], coords[1:]])
+        else:
+            gaps.append(
+                {
+                    "after_part": len(joined) - 1,
+                    "distance_m": round(d, 3),
+                    "at": [round(float(v), 3) for v in joined[-1][-1]],
+                }
+            )
+            joined.append(coords)
+    return [shapely.LineString(c) for c in joined], gaps
+
+
 def check_route(
     onemap,
     line,
@@ -109,25 +138,8 @@ def check_route(
     date = parse_date(date)
     geom = as_metric_line(line, onemap.crs_metric, crs=crs)
     _, overlay = corridor_model(onemap, rules)
-    parts = _parts(geom)
-    if len(parts) > 1:
-        merged = shapely.line_merge(shapely.multilinestrings(parts))
-        if shapely.get_type_id(merged) == 1:
-            parts = [merged]
     tol = max(rules.filing.corridor_tolerance_m, EPS)
-    gaps = []
-    for k in range(len(parts) - 1):
-        end = shapely.get_point(parts[k], -1)
-        start = shapely.get_point(parts[k + 1], 0)
-        d = float(shapely.distance(end, start))
-        if d > tol:
-            gaps.append(
-                {
-                    "after_part": k,
-                    "distance_m": round(d, 3),
-                    "at": [round(v, 3) for v in shapely.get_coordinates(end)[0]],
-                }
-            )
+    parts, gaps = _stitch(_parts(geom), tol)
     access_max = rules.filing.attach_max_m
     if gaps:
         verdicts = [_verdict(overlay, [p], voltage_kv, rules, date, access_max) for p in parts]
