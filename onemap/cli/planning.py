@@ -1,0 +1,201 @@
+"""`onemap plan` and `onemap diagnose` (DESIGN §5, §8): the planner's half of the one map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors
+from onemap.errors import OnemapInputError
+
+RulesOption = typer.Option(None, "--rules", help="Rule table id or TOML path.")
+
+
+def parse_ks(text: str) -> list[int]:
+    """'2' or '1,2,3' → [2] / [1, 2, 3]; OnemapInputError for anything else or k ≤ 0."""
+    try:
+        ks = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise OnemapInputError(
+            f"expected a number or a list like 1,2,3, got '{text}'", field="new_substations"
+        ) from None
+    if not ks:
+        raise OnemapInputError("give the number of new substations", field="new_substations")
+    bad = [k for k in ks if k <= 0]
+    if bad:
+        raise OnemapInputError(
+            f"the number of new substations must be ≥ 1, got {bad[0]}", field="new_substations"
+        )
+    return ks
+
+
+def _progress_bar(json_out: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]plan[/] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=json_out and not console.is_terminal,
+    )
+
+
+@app.command("plan")
+@handles_errors
+def plan_cmd(
+    map_path: Path = typer.Argument(..., metavar="MAP", help="One map (.gpkg)."),
+    new_substations: str = typer.Option(
+        ..., "--new-substations", "-k", help="Number of new substations K, or a list 1,2,3."
+    ),
+    candidates: Path | None = typer.Option(
+        None, "--candidates", help="Candidate points (GeoJSON, GPKG, SHP, or CSV with lon,lat)."
+    ),
+    with_landuse: bool = typer.Option(
+        False, "--with-landuse", help="With --candidates: also keep power-supply land (1303)."
+    ),
+    method: str = typer.Option("auto", "--method", help="auto, exact or greedy."),
+    out: Path | None = typer.Option(None, "--out", help="Write the plan (.gpkg)."),
+    rules: str | None = RulesOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Site K new substations where they serve the most grid-gap load; readiness before/after."""
+    from onemap.geo.mapfile import read_map
+    from onemap.planning.plan import plan_many
+    from onemap.rules import load_rules
+
+    ks = parse_ks(new_substations)
+    if method not in ("auto", "exact", "greedy"):
+        raise OnemapInputError(
+            f"unknown method '{method}'; use auto, exact or greedy", field="method"
+        )
+    if candidates is not None and not candidates.exists():
+        raise OnemapInputError("candidate file not found", file=str(candidates))
+    table_rules = load_rules(rules) if rules else load_rules()
+    onemap = read_map(map_path)
+    with _progress_bar(json_out) as bar:
+        task = bar.add_task("…", total=None)
+
+        def progress(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        results = plan_many(
+            onemap,
+            ks,
+            candidates,
+            rules=table_rules,
+            include_landuse=True if with_landuse else None,
+            method=method,  # type: ignore[arg-type]
+            progress=progress,
+        )
+        if out is not None:
+            from onemap.planning.diagnostics import diagnose
+
+            bar.update(task, description=f"→ {out}")
+            _write(results, diagnose(onemap, table_rules), out)
+    payloads = [r.to_dict() for r in results]
+    if json_out:
+        if len(payloads) == 1:
+            payload = payloads[0]
+        else:  # several k: one object, the shared `before` and one plan per k
+            payload = {"before": payloads[0]["before"], "plans": payloads}
+        if out is not None:
+            payload["out"] = str(out)
+        emit_json(payload)
+        return
+    for p in payloads:
+        _print(p)
+    if out is not None:
+        console.print(f"written: {out}")
+
+
+def _write(results, diag, out: Path) -> None:
+    """The plan for the largest k as the GeoPackage; the diagnostics layer beside it."""
+    import pyogrio
+
+    best = results[-1]
+    best.write(out)
+    if len(diag.layer):
+        pyogrio.write_dataframe(diag.layer, out, layer="diagnostics", driver="GPKG")
+    if len(results) > 1:
+        import pandas as pd
+
+        summary = pd.DataFrame(
+            [
+                {
+                    "k": r.k,
+                    "served_kw": r.solution.objective_kw,
+                    "sites": ",".join(r.sites["site_id"]),
+                    **{f"after_{c}": n for c, n in r.after.counts.items()},
+                }
+                for r in results
+            ]
+        )
+        pyogrio.write_dataframe(summary, out, layer="plan_k", driver="GPKG")
+
+
+def _print(p: dict) -> None:
+    table = Table(title=f"new substations k = {p['k']} ({p['method']}, {p['status']})")
+    for col in ("site", "lon", "lat", "served kW", "parcels"):
+        table.add_column(col, justify="right")
+    for s in p["sites"]:
+        table.add_row(
+            s["site_id"],
+            f"{s['lon']:.6f}",
+            f"{s['lat']:.6f}",
+            f"{s['served_kw']:.0f}",
+            str(s["served_parcels"]),
+        )
+    console.print(table)
+    counts = Table(title="readiness before → after")
+    for c in ("", "A", "B", "C", "D"):
+        counts.add_column(c, justify="right")
+    counts.add_row("before", *(str(p["before"][c]) for c in "ABCD"))
+    counts.add_row("after", *(str(p["after"][c]) for c in "ABCD"))
+    console.print(counts)
+    gap = p["greedy_gap"]
+    console.print(
+        f"demand {p['demand']['parcels']} class-D parcels, {p['demand']['kw']:.0f} kW; "
+        f"served {p['served_kw']:.0f} kW"
+        + ("" if gap is None else f"; greedy heuristic gap {100 * gap:.2f} %")
+    )
+    for note in p["notes"]:
+        console.print(f"note: {note}")
+
+
+@app.command("diagnose")
+@handles_errors
+def diagnose_cmd(
+    map_path: Path = typer.Argument(..., metavar="MAP", help="One map (.gpkg)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the diagnostics layer (.gpkg)."),
+    rules: str | None = RulesOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Grid diagnostics (items 12, 13): supply radius, heavy loading, outage hours."""
+    from onemap.geo.mapfile import read_map
+    from onemap.planning.diagnostics import diagnose
+    from onemap.rules import load_rules
+
+    result = diagnose(read_map(map_path), load_rules(rules) if rules else load_rules())
+    if out is not None:
+        import pyogrio
+
+        pyogrio.write_dataframe(result.layer, out, layer="diagnostics", driver="GPKG")
+    payload = result.to_dict()
+    if out is not None:
+        payload["out"] = str(out)
+    if json_out:
+        emit_json(payload)
+        return
+    table = Table(title="grid diagnostics")
+    for col in ("kind", "subject", "value", "limit", "message"):
+        table.add_column(col)
+    for f in payload["findings"]:
+        table.add_row(
+            f["kind"], f["subject_id"], f"{f['value']:g}", f"{f['limit']:g}", f["message"]
+        )
+    console.print(table)
+    console.print(", ".join(f"{k}: {v}" for k, v in payload["counts"].items()))
