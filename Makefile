@@ -3,8 +3,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Browser assets (Leaflet, Folium's plugins, Swagger UI) from npm, exact versions from the lock file.
+VENDOR_STAMP := web/static/vendor/.stamp
+MAP ?= data/demo.gpkg
 
-.PHONY: setup demo test lint bench clean-venv
+.PHONY: setup demo serve test lint bench clean-venv
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,7 +15,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# --ignore-scripts: no dependency's install script runs; we copy the assets ourselves.
+$(VENDOR_STAMP): package.json package-lock.json web/vendor.mjs
+	npm ci --ignore-scripts --no-audit --no-fund
+	node web/vendor.mjs
+
+setup: $(STAMP) $(VENDOR_STAMP)
 
 demo: setup
 	$(BIN)/onemap info data/demo.gpkg
@@ -24,6 +32,9 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+serve: setup
+	$(BIN)/onemap serve $(MAP)
 
 bench: setup
 	$(BIN)/python -m bench

@@ -9,18 +9,45 @@ without a configured token it refuses every push. Endpoints backed by a library 
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
+import json
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.responses import Response
+from shapely.geometry import Point
 
 from onemap.errors import OnemapInputError
 from onemap.geo.schema import LAYER_NAMES, LAYERS
 from web import engine
 from web.app import ONEMAP_VERSION, AppState, get_state
-from web.models import ErrorOut, FeatureCollection, HealthOut, LayerInfo, ProjectIn, ProjectOut
+from web.geojson import require_inside
+from web.models import (
+    Category,
+    CheckRouteIn,
+    ErrorOut,
+    FeatureCollection,
+    FilingVerdict,
+    HealthOut,
+    LayerInfo,
+    PreviewOut,
+    ProjectIn,
+    ProjectOut,
+    ReadinessSummary,
+)
 from web.projects import project_row, store_project
 from web.spatial import parse_bbox
 
@@ -200,6 +227,39 @@ def make_router(services: engine.Services) -> APIRouter:
     """The ``/api/v1`` router: the base endpoints plus those of the services offered."""
     api = APIRouter(prefix="/api/v1", tags=["api"])
     api.include_router(router)
+    if services.check_route:
+        api.add_api_route(
+            "/check-route",
+            check_route,
+            methods=["POST"],
+            response_model=FilingVerdict,
+            responses={413: {"model": ErrorOut}, **ERRORS},
+        )
+        api.add_api_route(
+            "/check-route/file",
+            check_route_file,
+            methods=["POST"],
+            response_model=FilingVerdict,
+            responses={413: {"model": ErrorOut}, **ERRORS},
+        )
+    if services.preview:
+        api.add_api_route(
+            "/preview", preview, methods=["GET"], response_model=PreviewOut, responses=ERRORS
+        )
+    if services.readiness:
+        api.add_api_route(
+            "/readiness/summary",
+            readiness_summary,
+            methods=["GET"],
+            response_model=ReadinessSummary,
+        )
+        api.add_api_route(
+            "/readiness/zones",
+            readiness_zones,
+            methods=["GET"],
+            response_class=Response,
+            responses={200: {"model": FeatureCollection, "content": {GEOJSON: {}}}, **ERRORS},
+        )
     if services.capacity:
         api.add_api_route(
             "/capacity",
@@ -216,3 +276,86 @@ def make_router(services: engine.Services) -> APIRouter:
             },
         )
     return api
+
+
+# --- service endpoints (registered by make_router when the library function exists) ----------
+
+LangParam = Annotated[str, Query(description="language of messages: zh or en")]
+
+
+def _lang(lang: str) -> str:
+    if lang not in ("zh", "en"):
+        raise OnemapInputError(f"unknown language '{lang}'; use zh or en", field="lang")
+    return lang
+
+
+def check_route(state: State, body: CheckRouteIn, lang: LangParam = "zh") -> dict:
+    """Filing verdict of a drawn route (DESIGN §3): does it need only a filing (item 2)?
+
+    Answers the verdict with reasons, permits, segments by corridor (each with its geometry),
+    the approval working days and, with ``date``, the deadline.
+    """
+    return engine.check_route_dict(
+        state.onemap, body.route, body.voltage_kv, body.date, _lang(lang)
+    )
+
+
+def check_route_file(
+    state: State,
+    file: Annotated[UploadFile, File(description="route as .geojson/.json, .kml or .dxf")],
+    voltage_kv: Annotated[float, Form(gt=0)],
+    date: Annotated[dt.date | None, Form()] = None,
+    lang: LangParam = "zh",
+) -> dict:
+    """Filing verdict of an uploaded route file (413 over the upload limit)."""
+    data = file.file.read()
+    return engine.check_route_file(
+        state.onemap, data, file.filename or "route", voltage_kv, date, _lang(lang)
+    )
+
+
+def preview(
+    state: State,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    kw: Annotated[float, Query(gt=0, description="requested capacity in kW")],
+    category: Annotated[Category, Query(description="customer category")],
+    date: Annotated[dt.date | None, Query(description="application date")] = None,
+    lang: LangParam = "zh",
+) -> dict:
+    """Investor preview for a site: readiness class, connection point, route, steps, working
+    days, earliest date, documents and payer (DESIGN §4)."""
+    require_inside(Point(lon, lat), state.onemap.bounds, field="lon,lat")
+    return engine.preview_with_point(state.onemap, lon, lat, kw, category, date, _lang(lang))
+
+
+def readiness_summary(state: State) -> dict:
+    """Readiness counts of every parcel (its own forecast load and category) and per-district
+    statistics."""
+    r = state.readiness()
+    out = r.result.to_dict()
+    out["districts"] = json.loads(r.districts.to_json(orient="records", force_ascii=False))
+    return out
+
+
+def readiness_zones(
+    state: State,
+    kind: Annotated[
+        Literal["zones", "hexagons", "parcels"],
+        Query(description="zones: one polygon per class; hexagons: H3 shares; parcels"),
+    ] = "zones",
+    bbox: Annotated[str | None, Query(description="W,S,E,N in degrees")] = None,
+    limit: Annotated[int | None, Query(gt=0)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    zoom: Annotated[float | None, Query(ge=0, le=24)] = None,
+) -> Response:
+    """Readiness zones as a GeoJSON FeatureCollection (A/B/C/D in ``readiness``)."""
+    index = state.readiness().indexes[kind]
+    body = index.feature_collection(
+        parse_bbox(bbox) if bbox else None,
+        limit=_limit(state, limit) if limit else max(len(index), 1),
+        offset=offset,
+        zoom=zoom,
+        simplify_below_zoom=state.settings.detail_zoom,
+    )
+    return Response(content=body, media_type=GEOJSON)

@@ -16,6 +16,7 @@ from importlib.metadata import version as _dist_version
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -50,14 +51,16 @@ class AppState:
     services: engine.Services
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     _derived: dict[str, tuple[OneMap, Any]] = field(default_factory=dict, repr=False)
+    _derive_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def derived(self, key: str, build: Callable[[OneMap], Any]) -> Any:
         """``build(onemap)`` computed once per served map (recomputed after a project push)."""
         m = self.onemap
-        hit = self._derived.get(key)
-        if hit is None or hit[0] is not m:
-            hit = (m, build(m))
-            self._derived[key] = hit
+        with self._derive_lock:  # one computation at a time: they can be seconds long
+            hit = self._derived.get(key)
+            if hit is None or hit[0] is not m:
+                hit = (m, build(m))
+                self._derived[key] = hit
         return hit[1]
 
     def capacity_index(self) -> LayerIndex:
@@ -68,6 +71,31 @@ class AppState:
             return LayerIndex.build("capacity", layer, layer.to_crs(m.crs_metric), "asset_id")
 
         return self.derived("capacity", build)
+
+    def readiness(self) -> Readiness:
+        """Readiness of every parcel for its own load and category, its views and indexes."""
+
+        def build(m: OneMap) -> Readiness:
+            result = engine.readiness_result(m)
+            views, districts = engine.readiness_views(result)
+            indexes = {
+                kind: LayerIndex.build(
+                    kind, gdf.to_crs("EPSG:4326"), gdf, engine.READINESS_KINDS[kind]
+                )
+                for kind, gdf in views.items()
+            }
+            return Readiness(result=result, indexes=indexes, districts=districts)
+
+        return self.derived("readiness", build)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """A readiness result with bbox indexes of its zones, hexagons and parcels (lon/lat)."""
+
+    result: Any
+    indexes: dict[str, LayerIndex]
+    districts: pd.DataFrame
 
     @property
     def map_path(self) -> Path | None:

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
+import shapely
+from shapely.geometry import mapping
+from shapely.ops import substring
 
+from onemap.errors import OnemapInputError
 from onemap.geo.mapfile import OneMap
 
 
@@ -51,14 +58,14 @@ _READINESS_NEEDS = (
     "onemap.routing.graph.corridor_graph",
     "onemap.routing.bulk.nearest_sources",
     "onemap.routing.bulk.path_from_predecessors",
-    "onemap.routing.filing.check_route",
+    "onemap.routing.filing.evaluate",
 )
 
 
 def services() -> Services:
     """Detect the library functions present in this installation."""
     return Services(
-        check_route=_has("onemap.routing.check_route"),
+        check_route=_has("onemap.routing.check_route", "onemap.routing.read_route"),
         # Readiness routes over the corridor graph: offered once the routing it uses exists too.
         preview=_has("onemap.readiness.preview", *_READINESS_NEEDS),
         readiness=_has("onemap.readiness.readiness", *_READINESS_NEEDS),
@@ -116,3 +123,127 @@ def capacity_colors() -> dict[str, str]:
     from onemap.rules import load_rules
 
     return dict(load_rules().capacity_map.colors)
+
+
+# --- filing check (onemap.routing) -------------------------------------------------------------
+
+
+def _lonlat(geoms: list, crs_metric: str) -> list[dict[str, Any]]:
+    """GeoJSON (lon/lat) of metric geometries, projected in one call."""
+    series = gpd.GeoSeries(geoms, crs=crs_metric).to_crs("EPSG:4326")
+    return [mapping(g) for g in series]
+
+
+def verdict_dict(onemap: OneMap, metric_line: Any, verdict: Any, lang: str) -> dict[str, Any]:
+    """A FilingVerdict's JSON plus the route and each segment as lon/lat GeoJSON.
+
+    Segment geometry is the part of the route between the segment's ``start_m`` and ``end_m``
+    as measured by the verdict: the page colours the route by corridor with it.
+    """
+    out = verdict.to_dict(lang)
+    line = shapely.line_merge(metric_line) if metric_line.geom_type != "LineString" else metric_line
+    pieces = [metric_line]
+    if line.geom_type == "LineString":
+        pieces += [substring(line, s.start_m, s.end_m) for s in verdict.segments]
+    geo = _lonlat(pieces, onemap.crs_metric)
+    out["geometry"] = geo[0]
+    if line.geom_type == "LineString":
+        for seg, g in zip(out["segments"], geo[1:], strict=True):
+            seg["geometry"] = g
+    return out
+
+
+def check_route_dict(
+    onemap: OneMap, route: Any, voltage_kv: float, date: dt.date | None, lang: str
+) -> dict[str, Any]:
+    """:func:`onemap.routing.check_route` of a GeoJSON route (lon/lat), as JSON."""
+    from onemap.routing import check_route
+    from onemap.routing.routefile import as_metric_line
+
+    line = as_metric_line(route, onemap.crs_metric, source="route")
+    return verdict_dict(onemap, line, check_route(onemap, line, voltage_kv, date), lang)
+
+
+def check_route_file(
+    onemap: OneMap,
+    data: bytes,
+    filename: str,
+    voltage_kv: float,
+    date: dt.date | None,
+    lang: str,
+) -> dict[str, Any]:
+    """The filing verdict of an uploaded route file (.geojson/.json, .kml, .dxf)."""
+    from onemap.routing import check_route, read_route
+
+    suffix = Path(filename).suffix.lower()
+    with tempfile.TemporaryDirectory(prefix="onemap-upload-") as tmp:
+        path = Path(tmp) / f"route{suffix}"
+        path.write_bytes(data)
+        try:
+            line = read_route(path, onemap.crs_metric)
+        except OnemapInputError as exc:
+            exc.file = filename  # name the user's file, not our temporary copy
+            raise OnemapInputError(
+                exc.message, file=filename, layer=exc.layer, row=exc.row, field=exc.field
+            ) from exc
+    return verdict_dict(onemap, line, check_route(onemap, line, voltage_kv, date), lang)
+
+
+# --- readiness (onemap.readiness, onemap.zones) ------------------------------------------------
+
+
+def preview_with_point(
+    onemap: OneMap,
+    lon: float,
+    lat: float,
+    kw: float,
+    category: str,
+    date: dt.date | None,
+    lang: str,
+) -> dict[str, Any]:
+    """The preview JSON plus the connection point's lon/lat (looked up in the map by id)."""
+    out = preview_dict(onemap, lon, lat, kw, category, date, lang)
+    for key in ("connection_point", "second_connection_point"):
+        cp = out.get(key)
+        if cp:
+            where = _asset_position(onemap, cp.get("asset_id"))
+            if where is not None:
+                cp["lon"], cp["lat"] = where
+    return out
+
+
+def _asset_position(onemap: OneMap, asset_id: str | None) -> tuple[float, float] | None:
+    for layer, column in (("assets", "asset_id"), ("substations", "substation_id")):
+        gdf = onemap[layer]
+        hit = gdf.geometry[gdf[column] == asset_id]
+        if len(hit):
+            p = hit.iloc[0].representative_point()
+            return float(p.x), float(p.y)
+    return None
+
+
+def readiness_result(onemap: OneMap, kw: float | None = None, category: str | None = None):
+    """:func:`onemap.readiness.readiness` (each parcel's own load and category by default)."""
+    from onemap.readiness import readiness
+
+    return readiness(onemap, kw, category)
+
+
+READINESS_KINDS = {"zones": "readiness", "hexagons": "h3", "parcels": "parcel_id"}
+
+
+def readiness_views(result: Any) -> tuple[dict[str, gpd.GeoDataFrame], pd.DataFrame]:
+    """Zones (one dissolved polygon per class), H3 hexagons and parcels of a readiness result
+    (metric CRS, keyed as :data:`READINESS_KINDS`), and its district statistics."""
+    from onemap.zones import districts, hexagons, zones
+
+    layer = result.layer
+    views = {"zones": zones(layer), "hexagons": hexagons(layer), "parcels": layer}
+    return views, districts(layer)
+
+
+def filing_voltages() -> list[float]:
+    """Voltages (kV) the filing rule table knows, for the check page's choice."""
+    from onemap.rules import load_rules
+
+    return load_rules().filing.voltages_kv

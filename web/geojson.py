@@ -1,4 +1,4 @@
-"""Reading geometries sent to the API (GeoJSON objects, uploaded GeoJSON/KML files).
+"""Reading geometries sent to the API (GeoJSON objects) and checking they lie on the map.
 
 Every failure is an OnemapInputError naming the request field, so the client gets a 422 with a
 message a person understands ("expected a LineString, got Polygon"), never a stack trace.
@@ -6,12 +6,10 @@ message a person understands ("expected a LineString, got Polygon"), never a sta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-import pyogrio
 import shapely
 from shapely.geometry import shape
 
@@ -62,40 +60,6 @@ def _check(geom: shapely.Geometry, field: str, types: tuple[str, ...]) -> shapel
     if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
         raise OnemapInputError("coordinates are not lon/lat degrees (EPSG:4326)", field=field)
     return geom
-
-
-def geometry_from_file(
-    data: bytes, filename: str, *, field: str, types: Iterable[str]
-) -> shapely.Geometry:
-    """The single geometry of an uploaded ``.geojson``/``.json`` or ``.kml`` file."""
-    types = tuple(types)
-    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
-    if suffix in ("geojson", "json"):
-        try:
-            obj = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise OnemapInputError(
-                f"not valid GeoJSON: {exc}", file=filename, field=field
-            ) from None
-        return geometry_of(obj, field=field, types=types)
-    if suffix == "kml":
-        try:
-            gdf = pyogrio.read_dataframe(data)
-        except Exception as exc:  # GDAL raises several types for a broken file
-            raise OnemapInputError(f"not a readable KML file: {exc}", file=filename) from None
-        geoms = [g for g in gdf.geometry if g is not None and not g.is_empty]
-        # KML carries a Z coordinate; the route is 2D.
-        geoms = [shapely.force_2d(g) for g in geoms if g.geom_type in types]
-        if len(geoms) != 1:
-            raise OnemapInputError(
-                f"the KML file must hold exactly one {' or '.join(types)}, it holds {len(geoms)}",
-                file=filename,
-                field=field,
-            )
-        return _check(geoms[0], field, types)
-    raise OnemapInputError(
-        "unsupported file type: upload .geojson, .json or .kml", file=filename, field=field
-    )
 
 
 def require_inside(

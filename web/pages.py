@@ -18,11 +18,19 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from onemap.geo.layers import landuse_codes, landuse_info
+from onemap.geo.schema import CATEGORIES
 from web import engine
 from web.app import AppState, get_state
 from web.engine import Services
 from web.i18n import LANGS, Lang, Translator, lang_of
-from web.maps import BboxLayer, OfflineMarkerCluster, PageScript, base_map, render_parts
+from web.maps import (
+    BboxLayer,
+    OfflineDraw,
+    OfflineMarkerCluster,
+    PageScript,
+    base_map,
+    render_parts,
+)
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 # Pages every server has; make_router adds those of the library services present.
@@ -48,6 +56,10 @@ NAV: list[NavItem] = [
     NavItem("check", "/check", "nav.check", lambda s: s.check_route),
     NavItem("capacity", "/capacity", "nav.capacity", lambda s: s.capacity),
 ]
+
+CLASSES = ("A", "B", "C", "D")
+# Readiness colours; the same in onemap.js and onemap.css.
+READINESS_COLORS = {"A": "#1a9850", "B": "#91cf60", "C": "#fc8d59", "D": "#d73027"}
 
 # Network layers on the one map: name -> (legend shape, colour); colours match onemap.js.
 NETWORK_LEGEND = {
@@ -107,8 +119,12 @@ def layer_groups(
     names: tuple[str, ...],
     *,
     hidden: tuple[str, ...] = (),
+    interactive: bool = True,
 ) -> None:
-    """Add one bbox-loaded group per non-empty layer in ``names``, and the layer control."""
+    """Add one bbox-loaded group per non-empty layer in ``names``.
+
+    ``interactive=False``: no popups, clicks go to the map (where the page picks a site).
+    """
     for name in names:
         if not len(state.indexes[name]):
             continue
@@ -132,6 +148,7 @@ def layer_groups(
             style=name,
             limit=state.settings.default_limit,
             t=t.subset("status."),
+            interactive=interactive,
             **options,
         ).add_to(fmap)
 
@@ -215,8 +232,134 @@ def make_router(services: Services) -> APIRouter:
     """The page router: the one map plus the pages of the services offered."""
     pages = APIRouter(include_in_schema=False)
     pages.include_router(router)
+    for offered, path, page in (
+        (services.readiness, "/readiness", readiness_page),
+        (services.preview, "/preview", preview_page),
+        (services.check_route, "/check", check_page),
+    ):
+        if offered:
+            pages.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
     if services.capacity:
         pages.add_api_route(
             "/capacity", capacity_page, methods=["GET"], response_class=HTMLResponse
         )
     return pages
+
+
+def preview_page(request: Request, state: State, lang: LangQ = None) -> HTMLResponse:
+    """Investor preview: click the map or type coordinates, enter kW and category → result card
+    with class, connection point, route, steps, working days, earliest date, documents, payer."""
+    lang = lang_of(lang)
+    t = Translator(lang)
+    fmap = base_map(state.onemap, state.settings, fullscreen_title=t("map.fullscreen"))
+    layer_groups(fmap, state, t, ("landuse", "roads", "assets", "substations"), interactive=False)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    PageScript(fmap, "preview", t=_card_strings(t), lang=lang).add_to(fmap)
+    w, s, e, n = state.onemap.bounds
+    return render_map_page(
+        request,
+        state,
+        page="preview",
+        template="preview.html",
+        lang=lang,
+        fmap=fmap,
+        title=t("preview.title"),
+        categories=[(c, t(f"category.{c}")) for c in CATEGORIES],
+        bounds={"w": w, "s": s, "e": e, "n": n},
+    )
+
+
+def check_page(request: Request, state: State, lang: LangQ = None) -> HTMLResponse:
+    """Filing check: draw a route or upload GeoJSON/KML/DXF → verdict with reasons, segments
+    coloured by corridor, permits and deadline."""
+    lang = lang_of(lang)
+    t = Translator(lang)
+    fmap = base_map(state.onemap, state.settings, fullscreen_title=t("map.fullscreen"))
+    layer_groups(fmap, state, t, ("landuse", "roads", "ducts"))
+    draw = OfflineDraw(
+        show_geometry_on_click=False,
+        draw_options={
+            "polyline": {"shapeOptions": {"color": "#d81b60", "weight": 4}},
+            "polygon": False,
+            "rectangle": False,
+            "circle": False,
+            "marker": False,
+            "circlemarker": False,
+        },
+        edit_options={"edit": False},
+    )
+    draw.add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    PageScript(fmap, "check", t=_card_strings(t), lang=lang, draw=draw.get_name()).add_to(fmap)
+    voltages = engine.filing_voltages()
+    return render_map_page(
+        request,
+        state,
+        page="check",
+        template="check.html",
+        lang=lang,
+        fmap=fmap,
+        title=t("check.title"),
+        voltages=voltages,
+        default_voltage=voltages[0] if voltages else None,
+    )
+
+
+def readiness_page(request: Request, state: State, lang: LangQ = None) -> HTMLResponse:
+    """Readiness zones A–D with legend and per-district statistics (table and bar chart)."""
+    lang = lang_of(lang)
+    t = Translator(lang)
+    r = state.readiness()
+    fmap = base_map(state.onemap, state.settings, fullscreen_title=t("map.fullscreen"))
+    layer_groups(fmap, state, t, ("roads",))
+    for kind, show in (("parcels", True), ("hexagons", False)):
+        group = folium.FeatureGroup(name=t(f"readiness.layer.{kind}"), show=show).add_to(fmap)
+        BboxLayer(
+            fmap,
+            group,
+            layer=f"readiness-{kind}",
+            url=f"/api/v1/readiness/zones?kind={kind}",
+            label=t(f"readiness.layer.{kind}"),
+            style="zones" if kind == "parcels" else "hexagons",
+            limit=state.settings.default_limit,
+            t=t.subset("status."),
+        ).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    PageScript(fmap, "readiness").add_to(fmap)
+    counts = r.result.counts
+    total = max(sum(counts.values()), 1)
+    rows = [
+        {
+            "district": d["district"] or t("readiness.no_district"),
+            "parcels": int(d["parcels"]),
+            **{c: int(d[f"parcels_{c}"]) for c in CLASSES},
+        }
+        for d in r.districts.to_dict("records")
+    ]
+    return render_map_page(
+        request,
+        state,
+        page="readiness",
+        template="readiness.html",
+        lang=lang,
+        fmap=fmap,
+        title=t("readiness.title"),
+        classes=[
+            {
+                "code": c,
+                "label": t(f"readiness.class.{c}"),
+                "color": READINESS_COLORS[c],
+                "count": counts.get(c, 0),
+                "pct": 100.0 * counts.get(c, 0) / total,
+            }
+            for c in CLASSES
+        ],
+        districts=rows,
+        total=sum(counts.values()),
+    )
+
+
+def _card_strings(t: Translator) -> dict[str, str]:
+    keys = ("preview.", "check.", "readiness.class.", "category.", "payer.", "permit.")
+    keys += ("corridor.", "status.", "error.")
+    return {k: v for p in keys for k, v in t.subset(p).items()}

@@ -77,6 +77,12 @@
         fillColor: READINESS_COLOR[f.properties.readiness] || "#9e9e9e",
       });
     }
+    if (kind === "hexagons") {
+      return (f) => ({
+        color: "#333", weight: 1, fillOpacity: 0.45,
+        fillColor: READINESS_COLOR[f.properties.majority] || "#9e9e9e",
+      });
+    }
     if (kind === "capacity") {
       return (f) => ({
         color: (opts.colors || {})[f.properties.status] || "#9e9e9e",
@@ -129,11 +135,15 @@
         .then((r) => (r.ok ? r.json() : r.json().then((e) => Promise.reject(new Error(e.message)))))
         .then((fc) => {
           group.clearLayers();
+          // Non-interactive layers let clicks through to the map (site picking on /preview).
+          const interactive = opts.interactive !== false;
           const layer = L.geoJSON(fc, {
-            style,
-            pointToLayer: (f, latlng) => L.circleMarker(latlng, style(f)),
+            style: (f) => ({ ...style(f), interactive }),
+            pointToLayer: (f, latlng) => L.circleMarker(latlng, { ...style(f), interactive }),
             onEachFeature: (f, lyr) => {
-              lyr.bindPopup(() => propsTable(`${opts.label} ${f.id ?? ""}`, f.properties));
+              if (interactive) {
+                lyr.bindPopup(() => propsTable(`${opts.label} ${f.id ?? ""}`, f.properties));
+              }
             },
           });
           if (group.addLayers) group.addLayers(layer.getLayers());
@@ -289,6 +299,7 @@
       site = L.marker([lat, lon]).addTo(map);
       const q = new URLSearchParams({ lon: f.lon.value, lat: f.lat.value, kw: f.kw.value, category: f.category.value });
       if (f.date.value) q.set("date", f.date.value);
+      q.set("lang", opts.lang || "zh");
       card.replaceChildren(el("p", {}, t["status.loading"]));
       fetch(`/api/v1/preview?${q}`).then(apiJSON).then((p) => {
         card.replaceChildren(previewCard(p, t));
@@ -365,7 +376,7 @@
       const geometry = e.layer.toGeoJSON().geometry;
       const body = { route: geometry, voltage_kv: Number(form.elements.voltage_kv.value) };
       if (form.elements.date.value) body.date = form.elements.date.value;
-      show(fetch("/api/v1/check-route", {
+      show(fetch(`/api/v1/check-route?lang=${opts.lang || "zh"}`, {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
       }), geometry);
     });
@@ -378,7 +389,7 @@
       data.append("file", file);
       data.append("voltage_kv", form.elements.voltage_kv.value);
       if (form.elements.date.value) data.append("date", form.elements.date.value);
-      show(fetch("/api/v1/check-route/file", { method: "POST", body: data }), null);
+      show(fetch(`/api/v1/check-route/file?lang=${opts.lang || "zh"}`, { method: "POST", body: data }), null);
     });
   };
 
