@@ -35,7 +35,7 @@ from onemap.forecast import forecast_load
 from onemap.geo.crs import lonlat_to_metric, metric_to_lonlat
 from onemap.geo.mapfile import OneMap
 from onemap.headroom import headroom
-from onemap.rules import Rules, load_rules
+from onemap.rules import Rules
 from onemap.timeline import documents, online_note, payer, tariff_hint, timeline
 
 CLASSES = ("A", "B", "C", "D")
@@ -44,6 +44,14 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 # ------------------------------------------------------------------------------------------
 # validation and groups
+
+
+def map_rules(onemap: OneMap) -> Rules:
+    """The rule table a map was built with (``meta.rules``), else the default table — the same
+    object the corridor graph is cached under, so readiness reuses the map's graph."""
+    from onemap.routing.graph import rules_for
+
+    return rules_for(onemap)
 
 
 def connection_group(rules: Rules, category: str) -> str:
@@ -99,7 +107,7 @@ def connection_points(
     group: substation, or substation/bus section where all its feeders' sections are known),
     ``feeder_id``, ``substation_id``, ``x``, ``y`` (metric).
     """
-    rules = rules or load_rules()
+    rules = rules or map_rules(onemap)
     return _cached(
         onemap,
         f"points:{category}:{include_planned}:{id(rules)}",
@@ -409,6 +417,7 @@ class ReadinessResult:
     passes: int
     seconds: float
     crs_metric: str
+    passes_by_group: dict[str, int] = field(default_factory=dict)
     _runs: dict[str, _GroupRun] = field(default_factory=dict, repr=False)
 
     @property
@@ -428,6 +437,7 @@ class ReadinessResult:
                 str(cat): {c: int(row.get(c, 0)) for c in CLASSES} for cat, row in by_cat.iterrows()
             },
             "passes": self.passes,
+            "passes_by_group": self.passes_by_group,
             "seconds": round(self.seconds, 3),
         }
 
@@ -463,7 +473,7 @@ def readiness(
     Errors (OnemapInputError): only one of ``kw``/``category``, a bad request
     (:func:`check_request`), a map without parcels, or without assets (substations for ≥ 35 kV).
     """
-    rules = rules or load_rules()
+    rules = rules or map_rules(onemap)
     t0 = time.perf_counter()
     if (kw is None) != (category is None):
         raise OnemapInputError(
@@ -498,6 +508,7 @@ def readiness(
     }
     runs: dict[str, _GroupRun] = {}
     passes = 0
+    passes_by_group: dict[str, int] = {}
     order = [g for g in ("lv", "hv", "dual", "ehv") if g in set(groups)]
     for step, g in enumerate(order):
         if progress:
@@ -507,6 +518,7 @@ def readiness(
             onemap, rules, g, str(cats[idx[0]]), load[idx], fc.iloc[idx], cols, idx
         )
         passes += n_passes
+        passes_by_group[g] = n_passes
         run.position = np.full(n, -1, dtype=np.int64)
         run.position[idx] = np.arange(len(idx))
         runs[g] = run
@@ -534,6 +546,7 @@ def readiness(
         passes=passes,
         seconds=time.perf_counter() - t0,
         crs_metric=onemap.crs_metric,
+        passes_by_group=passes_by_group,
         _runs=runs,
     )
 
@@ -747,7 +760,7 @@ def preview(
     category, a point outside the map or away from every corridor, a map without assets.
     """
     t0 = time.perf_counter()
-    rules = rules or load_rules()
+    rules = rules or map_rules(onemap)
     if lang not in CLASS_LABELS:
         raise OnemapInputError(f"unknown language '{lang}'; use zh or en", field="lang")
     check_request(rules, kw, category)

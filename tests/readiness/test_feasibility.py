@@ -31,15 +31,20 @@ def _run_pass(g):
     return run
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10_000), st.integers(5, 60), st.integers(1, 25))
-def test_banded_search_equals_brute_force(seed, n, n_src):
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 10_000),
+    st.integers(5, 60),
+    st.integers(1, 25),
+    st.lists(st.sampled_from([5.0, 10.0, 50.0, 99.0, 100.0, 150.0, 1000.0]), max_size=4),
+)
+def test_banded_search_equals_brute_force(seed, n, n_src, edges):
     g, rng = _graph(seed, n)
     src = rng.integers(0, n, n_src)
     head = rng.choice([np.nan, 0.0, 10, 20, 50, 80, 100, 150, 160], n_src)
     tgt = rng.integers(0, n, 30)
     kw = rng.choice([0.0, 5, 10, 20, 33, 50, 99, 100, 120, 160, 200], 30)
-    got = nearest_feasible(_run_pass(g), src, head, tgt, kw, band_edges_kw=[50, 100], n_rows=n)
+    got = nearest_feasible(_run_pass(g), src, head, tgt, kw, band_edges_kw=edges, n_rows=n)
     full = dijkstra(g, directed=False, indices=np.arange(n))
     for i, (t, p) in enumerate(zip(tgt, kw, strict=True)):
         ok = ~np.isnan(head) & (head >= p)
@@ -49,6 +54,12 @@ def test_banded_search_equals_brute_force(seed, n, n_src):
             r = got.source_row[i]
             assert full[t, r] == expect
             assert np.nanmax(np.where(src == r, head, np.nan)) >= p
+            # the pass that answered can be re-run to draw the route back to that source
+            pred = got.pred_of(i)
+            step, hops = t, 0
+            while step != r and hops <= n:
+                step, hops = pred[step], hops + 1
+            assert step == r
         else:
             assert got.source_row[i] == -1
 

@@ -1,0 +1,169 @@
+"""Bulk readiness and the investor preview against networkx baselines measured in the same run.
+
+Figures (each printed with its baseline and ratio):
+
+* bulk readiness of every parcel — (a) with each parcel's own forecast load and category, and
+  (b) for one fixed request (``--kw``/``--category``) — with the corridor graph and its CSR
+  already built (as in a server), against:
+
+  - the same number of networkx ``multi_source_dijkstra`` passes per connection group, over
+    that group's connection points with the same cut-off (the supply radius), and
+  - one networkx single-source search per parcel on the full graph and one on the filing
+    subgraph (modelled as the same cost), sampled and extrapolated to all parcels;
+
+* preview latency p50/p95 at random parcels of the map (target ≤ 100 ms p95).
+
+    .venv/bin/python -m bench.bench_readiness [--map data/demo.gpkg | --city SIZE] [--sample N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from bench._harness import Row, emit, percentiles, timed
+from onemap.geo.crs import metric_to_lonlat
+from onemap.geo.mapfile import OneMap, read_map
+from onemap.readiness import ReadinessResult, connection_points, preview, readiness
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo.gpkg"
+
+
+def _load(args) -> OneMap:
+    if args.city:
+        from bench.citygen import load_city
+
+        return load_city(args.city)
+    return read_map(args.map)
+
+
+class _Baselines:
+    """networkx timings per connection group of a readiness result (same sources, same cut-off)."""
+
+    def __init__(self, onemap: OneMap, cg, rules) -> None:
+        self.onemap, self.cg, self.rules = onemap, cg, rules
+
+    def _group(self, result: ReadinessResult, group: str):
+        layer = result.layer[result.layer["group"] == group]
+        category = str(layer["category"].iloc[0])
+        volt = self.rules.category(category).voltage_kv
+        radius_v = max(
+            (float(k) for k in self.rules.supply_radius_m if k != "source" and float(k) <= volt),
+            default=volt,
+        )
+        cutoff = max(self.rules.supply_radius(radius_v, c) for c in set(layer["supply_class"]))
+        pts = connection_points(self.onemap, category, self.rules)
+        known = pts["headroom_kw"].to_numpy() > 0
+        sources = [self.cg.asset_node[a] for a in pts["asset_id"][known] if a in self.cg.asset_node]
+        return layer, sources, cutoff
+
+    def multi_source(self, result: ReadinessResult) -> float:
+        """Seconds of the same number of networkx multi-source passes as ``result`` ran."""
+        total = 0.0
+        for group, passes in result.passes_by_group.items():
+            _, sources, cutoff = self._group(result, group)
+            if not sources:
+                continue
+            t0 = time.perf_counter()
+            nx.multi_source_dijkstra_path_length(
+                self.cg.graph, sources, cutoff=cutoff, weight="length_m"
+            )
+            total += (time.perf_counter() - t0) * passes
+        return total
+
+    def per_parcel(self, result: ReadinessResult, sample: int, rng) -> tuple[float, int]:
+        """Seconds of one networkx search per parcel (×2: full and filing graph), extrapolated
+        from a sample drawn in proportion to the groups."""
+        total, drawn = 0.0, 0
+        n = len(result.layer)
+        for group in result.passes_by_group:
+            layer, sources, cutoff = self._group(result, group)
+            feasible = set(sources)
+            doors = [self.cg.parcel_node[p] for p in layer["parcel_id"] if p in self.cg.parcel_node]
+            k = max(1, round(sample * len(layer) / n))
+            pick = rng.choice(len(doors), size=min(k, len(doors)), replace=False)
+            t0 = time.perf_counter()
+            for i in pick:
+                dist = nx.single_source_dijkstra_path_length(
+                    self.cg.graph, doors[i], cutoff=cutoff, weight="length_m"
+                )
+                min((d for node, d in dist.items() if node in feasible), default=np.inf)
+            per = (time.perf_counter() - t0) / len(pick)
+            total += per * 2 * len(layer)
+            drawn += len(pick)
+        return total, drawn
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--map", default=str(DEMO))
+    ap.add_argument("--city", default=None, help="a bench.citygen size instead of --map")
+    ap.add_argument("--sample", type=int, default=200, help="parcels for the per-parcel baseline")
+    ap.add_argument("--kw", type=float, default=100.0)
+    ap.add_argument("--category", default="lv_non_residential")
+    ap.add_argument("--previews", type=int, default=200)
+    args = ap.parse_args()
+    from onemap.routing.graph import corridor_graph, rules_for
+
+    onemap = _load(args)
+    rules = rules_for(onemap)
+    n_parcels = len(onemap["landuse"])
+    t_graph, cg = timed(lambda: corridor_graph(onemap))
+    print(
+        f"map: {n_parcels} parcels, {cg.n_nodes} nodes, {cg.n_edges} edges; "
+        f"graph build {t_graph:.2f} s (not timed below)"
+    )
+    t_warm, _ = timed(lambda: (readiness(onemap), readiness(onemap, args.kw, args.category)))
+    print(f"warm-up (forecast, headroom, CSR per voltage): {t_warm:.2f} s (not timed below)")
+    t_nx, _ = timed(lambda: cg.graph)
+    print(f"networkx view of the graph: {t_nx:.2f} s (not timed below)")
+    base = _Baselines(onemap, cg, rules)
+    rng = np.random.default_rng(0)
+
+    for name, call in (
+        ("own loads", lambda: readiness(onemap)),
+        (f"{args.kw:g} kW {args.category}", lambda: readiness(onemap, args.kw, args.category)),
+    ):
+        t, res = timed(call)
+        emit(
+            Row(
+                f"readiness bulk ({name})",
+                t,
+                "s",
+                baseline=base.multi_source(res),
+                baseline_name=f"networkx multi_source_dijkstra x{res.passes}",
+                note=f"{res.passes} passes {res.passes_by_group}, counts {res.counts}",
+            )
+        )
+        per, drawn = base.per_parcel(res, args.sample, rng)
+        emit(
+            Row(
+                f"readiness bulk ({name}) vs per parcel",
+                t,
+                "s",
+                baseline=per,
+                baseline_name=f"networkx per parcel x2 (sampled {drawn}, extrapolated)",
+            )
+        )
+
+    geoms = onemap.metric("landuse").geometry
+    picks = rng.choice(len(geoms), size=min(args.previews, len(geoms)), replace=True)
+    centres = geoms.iloc[picks].representative_point()
+    lon, lat = metric_to_lonlat(centres.x.to_numpy(), centres.y.to_numpy(), onemap.crs_metric)
+    preview(onemap, float(lon[0]), float(lat[0]), args.kw, args.category)  # warm
+    samples = []
+    for x, y in zip(lon, lat, strict=True):
+        t0 = time.perf_counter()
+        preview(onemap, float(x), float(y), args.kw, args.category)
+        samples.append(time.perf_counter() - t0)
+    pc = percentiles(samples)
+    emit(Row(f"preview p50 ({args.category})", pc[50], "ms"))
+    emit(Row(f"preview p95 ({args.category})", pc[95], "ms", target="<= 100 ms", met=pc[95] <= 100))
+
+
+if __name__ == "__main__":
+    main()
