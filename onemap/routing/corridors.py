@@ -449,11 +449,7 @@ def _crossings(pieces: gpd.GeoDataFrame, ends: _Ends, filing: Filing) -> np.ndar
         # overshoot a quarter band so the crossing meets the band's centre line when noded
         over = np.where(has_sw, w["sidewalk"] / 4, w["bike"] / 4)
         reach[side] = np.where(has_sw | has_bk, centre + over, np.nan)[piece]
-    ok = (
-        ~np.isnan(reach["left"])
-        & ~np.isnan(reach["right"])
-        & (pieces["motor_width_m"].to_numpy()[piece] > EPS)
-    )
+    ok = ~np.isnan(reach["left"]) & ~np.isnan(reach["right"])
     left = at + normal * np.nan_to_num(reach["left"])[:, None]
     right = at - normal * np.nan_to_num(reach["right"])[:, None]
     coords = np.stack([left, right], axis=1)[ok]
@@ -461,8 +457,9 @@ def _crossings(pieces: gpd.GeoDataFrame, ends: _Ends, filing: Filing) -> np.ndar
 
 
 def _centre_lines(pieces: gpd.GeoDataFrame) -> np.ndarray:
+    # the piece itself: the carriageway's centre line, or the middle of a foot or cycle way
     lines = np.asarray(pieces.geometry.values, dtype=object)
-    out = [lines[pieces["motor_width_m"].to_numpy() > EPS]]
+    out = [lines]
     for side, sign in (("left", 1.0), ("right", -1.0)):
         for band, (inner, outer) in _bands(_side_widths(pieces, side)).items():
             if band == "motor_lane":
@@ -471,11 +468,6 @@ def _centre_lines(pieces: gpd.GeoDataFrame) -> np.ndarray:
             if keep.any():
                 mid = sign * (inner + outer)[keep] / 2
                 out.append(shapely.offset_curve(lines[keep], mid, quad_segs=QUAD_SEGS))
-    # a road with no carriageway (a foot or cycle way) still has its own line as a corridor
-    no_strip = np.ones(len(pieces), bool)
-    for c in CROSS_SECTION:
-        no_strip &= pieces[c].to_numpy() <= EPS
-    out.append(lines[no_strip])
     return shapely.get_parts(np.concatenate(out))
 
 

@@ -18,7 +18,7 @@ from onemap.routing.bulk import nearest_sources, path_from_predecessors
 from onemap.routing.graph import corridor_model
 from onemap.routing.overlay import CODE, CORRIDORS
 from onemap.rules import load_rules
-from routing.streets import asset, at, duct, make_map, parcel, road
+from routing.streets import asset, at, duct, line, make_map, parcel, road
 
 
 def lonlat(x, y):
@@ -43,7 +43,7 @@ def town():
         roads,
         ducts=[duct("K1", [(300, -13), (300, 13)])],
         parcels=[parcel("P1", 12, 300, 80, 500), parcel("FAR", 5000, 5000, 5100, 5100)],
-        assets=[asset("T1", 400, -8.5), asset("T2", 2350, -8.5)],
+        assets=[asset("T1", 400, -8.5), asset("T2", 2350, -8.5), asset("G1", 600, 11.0)],
     )
 
 
@@ -220,6 +220,21 @@ def test_best_route_around_the_outer_corner(town):
     assert r.filing_route.length_m == pytest.approx(100 + arc + 100, abs=0.1)
 
 
+def test_asset_in_the_green_belt_connects_through_it(town):
+    # G1 stands in B's left green belt (y 10..12): its stub through the green to the sidewalk is
+    # the service connection, not green occupation; a route along the green stays occupation
+    r = best_route(town, lonlat(500, 8.5), lonlat(600, 11.0), 0.4)
+    assert r.filing_route is not None
+    segs = r.filing_route.filing.segments
+    assert [s.corridor for s in segs] == ["sidewalk", "access"]
+    assert segs[-1].length_m == pytest.approx(1.0, abs=1e-6)  # the green part, y 11 → 10
+    assert r.filing_route.length_m == pytest.approx(100 + 2.5, abs=1e-6)
+    again = check_route(town, r.filing_route.geometry_metric, 0.4)
+    assert again.same_decision(r.filing_route.filing)
+    along_green = check_route(town, line((500, 8.5), (500, 11.0), (700, 11.0)), 0.4)
+    assert along_green.codes == ["OCCUPIES_GREEN_BELT"]
+
+
 def test_bad_points_and_voltage(town):
     with pytest.raises(OnemapInputError, match="unknown voltage"):
         best_route(town, lonlat(250, 8.5), lonlat(400, -8.5), 15.0)
@@ -259,3 +274,12 @@ def test_demo_map_routes_agree_with_check(demo_map):
             assert again.same_decision(route.filing), (a, b)
             checked += 1
     assert checked >= 10
+
+
+def test_footway_without_carriageway_is_walkable_across():
+    # a 2.5 + 2.5 m foot way (no carriageway): its two halves join through its centre line
+    m = make_map([road("F", [(0, 0), (400, 0)], motor=0.0, bike=0.0, sidewalk=2.5)])
+    r = best_route(m, lonlat(100, 1.25), lonlat(300, -1.25), 0.4)
+    assert r.filing_route is not None
+    assert {s.corridor for s in r.filing_route.filing.segments} == {"sidewalk"}
+    assert r.filing_route.length_m < 200 + 2.5 + 1e-6 + 2 * 1.25
