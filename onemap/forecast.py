@@ -5,7 +5,8 @@ rule table ``[load_forecast]``): building area × W/m² where the building area 
 (``building_area_m2``, or land area × ``far``) and the load class has a building density, land
 area × kW/ha otherwise, times the demand (simultaneity) factor. A parcel's own
 ``planned_load_kw`` overrides the estimate. The supply-area class (A+ … E, ``[supply_class]``)
-comes from the load density σ of the parcel's supply area (its ``district``), and the default
+comes from the load density σ of the parcel's supply area (its ``district``, or its H3 hexagon
+with ``[supply_class].basis = "h3"``), and the default
 category from the load class and the load (item 8: LV up to ``lv_max_kw``).
 """
 
@@ -42,9 +43,10 @@ def forecast_load(onemap: OneMap, rules: Rules | None = None) -> gpd.GeoDataFram
     Returns a GeoDataFrame in the map's metric CRS, one row per ``landuse`` row (same order) with
     ``parcel_id``, ``load_class``, ``area_m2``, ``building_area_m2`` (used, NaN when the land area
     was used), ``basis`` (``planned`` / ``building`` / ``land`` / ``none``), ``density`` (W/m² or
-    kW/ha used), ``load_kw``, ``supply_area``, ``density_mw_km2`` (σ of the supply area),
-    ``supply_class``, ``category``, ``residential`` (bool), ``new_residential`` (residential and
-    planned: item 9) and ``status``. ``attrs["source"]`` names the density table.
+    kW/ha used), ``load_kw``, ``district``, ``supply_area`` (district or H3 cell),
+    ``density_mw_km2`` (σ of the supply area), ``supply_class``, ``category``, ``residential``
+    (bool), ``new_residential`` (residential and planned: item 9) and ``status``.
+    ``attrs["source"]`` names the density table.
     """
     rules = rules or load_rules()
     lf = rules.load_forecast
@@ -84,7 +86,8 @@ def forecast_load(onemap: OneMap, rules: Rules | None = None) -> gpd.GeoDataFram
         if "district" in parcels
         else np.full(len(parcels), "")
     )
-    out["supply_area"] = district
+    out["district"] = district
+    out["supply_area"] = supply_areas(parcels, district, rules)
     sums = out.groupby("supply_area")[["load_kw", "area_m2"]].sum()
     sigma = (sums["load_kw"] / sums["area_m2"].where(sums["area_m2"] > 0)).fillna(0.0)
     sigma = sigma * _KW_M2_TO_MW_KM2
@@ -104,6 +107,27 @@ def forecast_load(onemap: OneMap, rules: Rules | None = None) -> gpd.GeoDataFram
     out["new_residential"] = residential & (status == "planned")
     out.attrs["source"] = lf.source
     return out
+
+
+def supply_areas(parcels: gpd.GeoDataFrame, district: np.ndarray, rules: Rules) -> np.ndarray:
+    """The supply area of each parcel whose load density σ decides its supply class.
+
+    ``[supply_class].basis = "district"``: the parcel's ``district`` (parcels without one form
+    one area). ``"h3"``: the H3 hexagon (``h3_resolution``) holding a point on the parcel, so a
+    district mixing a dense core and open land is classed cell by cell.
+    """
+    sc = rules.supply_class
+    if sc.basis == "district" or not len(parcels):
+        return district
+    import h3
+
+    pts = gpd.GeoSeries(parcels.geometry.representative_point(), crs=parcels.crs).to_crs(4326)
+    # h3 4.x indexes one point per call (no array API in the plain binding)
+    cells = zip(pts.x.to_numpy(), pts.y.to_numpy(), strict=True)
+    return np.array(
+        [h3.latlng_to_cell(lat, lon, sc.h3_resolution) for lon, lat in cells],
+        dtype=object,
+    )
 
 
 def default_categories(load_class: pd.Series, load_kw: np.ndarray, rules: Rules) -> np.ndarray:

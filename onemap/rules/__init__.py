@@ -145,7 +145,8 @@ class SupplyClass(_Model):
     source: str
     order: list[str]
     min_density_mw_km2: dict[str, float]
-    basis: Literal["district"] = "district"
+    basis: Literal["district", "h3"] = "district"
+    h3_resolution: int = Field(8, ge=0, le=15)
 
     def classify(self, density_mw_km2: float) -> str:
         """Supply-area class (A+ … E) of a load density in MW/km²."""
