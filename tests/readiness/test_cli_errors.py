@@ -46,7 +46,9 @@ def _run(*args):
     [
         ("0", "lv_residential", "positive"),
         ("-5", "hv_single", "positive"),
+        (str(RULES.connection.lv_max_kw + 0.01), "lv_residential", "low-voltage limit"),
         (str(RULES.connection.lv_max_kw + 1), "lv_non_residential", "low-voltage limit"),
+        (str(RULES.connection.lv_max_kw + 1), "lv_small_micro", "low-voltage limit"),
         (str(RULES.categories["hv_single"].max_kw * 10), "hv_single", "not credible"),
         ("100", "lv_nonsense", "unknown category"),
         ("nan", "hv_single", "positive"),
