@@ -36,6 +36,10 @@ _EXPORTS: dict[str, str] = {
     "headroom": "onemap.headroom:headroom",
     "capacity_layer": "onemap.headroom:capacity_layer",
     "forecast_load": "onemap.forecast:forecast_load",
+    "plan": "onemap.planning.plan:plan",
+    "plan_many": "onemap.planning.plan:plan_many",
+    "candidate_sites": "onemap.planning.plan:candidate_sites",
+    "diagnose": "onemap.planning.diagnostics:diagnose",
     "import_osm": "onemap.geo.osm:import_osm",
     "import_pandapower": "onemap.geo.pandapower_import:import_pandapower",
 }
