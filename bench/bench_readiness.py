@@ -117,6 +117,7 @@ def main() -> None:
     ap.add_argument("--kw", type=float, default=100.0)
     ap.add_argument("--category", default="lv_non_residential")
     ap.add_argument("--previews", type=int, default=200)
+    ap.add_argument("--hv-kw", type=float, default=2000.0, help="kW of the hv_single previews")
     args = ap.parse_args()
     from onemap.routing.graph import corridor_graph, rules_for
 
@@ -166,15 +167,16 @@ def main() -> None:
     picks = rng.choice(len(geoms), size=min(args.previews, len(geoms)), replace=True)
     centres = geoms.iloc[picks].representative_point()
     lon, lat = metric_to_lonlat(centres.x.to_numpy(), centres.y.to_numpy(), onemap.crs_metric)
-    preview(onemap, float(lon[0]), float(lat[0]), args.kw, args.category)  # warm
-    samples = []
-    for x, y in zip(lon, lat, strict=True):
-        t0 = time.perf_counter()
-        preview(onemap, float(x), float(y), args.kw, args.category)
-        samples.append(time.perf_counter() - t0)
-    pc = percentiles(samples)
-    emit(Row(f"preview p50 ({args.category})", pc[50], "ms"))
-    emit(Row(f"preview p95 ({args.category})", pc[95], "ms", target="<= 100 ms", met=pc[95] <= 100))
+    for kw, category in ((args.kw, args.category), (args.hv_kw, "hv_single")):
+        preview(onemap, float(lon[0]), float(lat[0]), kw, category)  # warm (CSR of the voltage)
+        samples = []
+        for x, y in zip(lon, lat, strict=True):
+            t0 = time.perf_counter()
+            preview(onemap, float(x), float(y), kw, category)
+            samples.append(time.perf_counter() - t0)
+        pc = percentiles(samples)
+        emit(Row(f"preview p50 ({category})", pc[50], "ms"))
+        emit(Row(f"preview p95 ({category})", pc[95], "ms", target="<= 100 ms", met=pc[95] <= 100))
 
 
 if __name__ == "__main__":

@@ -138,8 +138,8 @@ def default_categories(load_class: pd.Series, load_kw: np.ndarray, rules: Rules)
     """
     lf = rules.load_forecast
     pairs = {c: lf.category_for(c) for c in load_class.unique()}
-    low = load_class.map(lambda c: pairs[c][0]).to_numpy(dtype=object)
-    high = load_class.map(lambda c: pairs[c][1]).to_numpy(dtype=object)
+    low = load_class.map({c: pair[0] for c, pair in pairs.items()}).to_numpy(dtype=object)
+    high = load_class.map({c: pair[1] for c, pair in pairs.items()}).to_numpy(dtype=object)
     cat = np.where(load_kw <= rules.connection.lv_max_kw, low, high)
     limits = {c: rules.category(str(c)).max_kw or np.inf for c in set(cat)}
     above = pd.Series(cat).map(limits).to_numpy(dtype=float)

@@ -9,8 +9,9 @@ For a site, a requested capacity P (kW) and a category, the nearest *feasible* c
 * **D** — no feasible point within the supply radius of the area's supply class: a grid gap.
 
 The bulk pass (:func:`readiness`) never searches per parcel: per connection group (LV, 10/20 kV,
-dual-source 10/20 kV, ≥ 35 kV) it runs banded multi-source passes on the full corridor graph and
-on its filing-eligible subgraph, reading each door's distance to the nearest feasible source. The
+dual-source 10/20 kV, ≥ 35 kV) it runs multi-source passes over headroom slices of the connection
+points (:func:`onemap.feasibility.nearest_feasible`) on the full corridor graph and on its
+filing-eligible subgraph, reading each door's distance to the nearest feasible source. The
 preview (:func:`preview`) runs one bounded search from the site on each graph (limit = the supply
 radius), which is exact and stays within milliseconds on a city.
 """
