@@ -55,6 +55,7 @@ NAV: list[NavItem] = [
     NavItem("preview", "/preview", "nav.preview", lambda s: s.preview),
     NavItem("check", "/check", "nav.check", lambda s: s.check_route),
     NavItem("capacity", "/capacity", "nav.capacity", lambda s: s.capacity),
+    NavItem("planning", "/planning", "nav.planning", lambda s: s.readiness),
 ]
 
 CLASSES = ("A", "B", "C", "D")
@@ -242,6 +243,12 @@ def make_router(services: Services) -> APIRouter:
     if services.capacity:
         pages.add_api_route(
             "/capacity", capacity_page, methods=["GET"], response_class=HTMLResponse
+        )
+    if services.readiness:  # planning runs readiness before and after (issue 7)
+        from web.planning import planning_page
+
+        pages.add_api_route(
+            "/planning", planning_page, methods=["GET"], response_class=HTMLResponse
         )
     return pages
 
