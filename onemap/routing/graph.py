@@ -40,7 +40,15 @@ from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors
 from onemap.routing.filing import eligible_mask
-from onemap.routing.overlay import CODE, CORRIDORS, SIDES, Overlay, Pieces, cut_segments
+from onemap.routing.overlay import (
+    CODE,
+    CORRIDORS,
+    SIDES,
+    Overlay,
+    Pieces,
+    access_prefix,
+    cut_segments,
+)
 from onemap.rules import DEFAULT_RULES, Rules, load_rules
 
 MERGE_M = 1e-3  # points closer than this are one node (numerical, not a rule number)
@@ -156,7 +164,7 @@ class CorridorGraph:
     unattached: dict[str, list[str]] = field(default_factory=dict)
     _csr: dict[tuple, tuple[sp.csr_matrix, np.ndarray]] = field(default_factory=dict, repr=False)
     _nx: nx.Graph | None = field(default=None, repr=False)
-    _trees: dict[str, tuple[STRtree, np.ndarray]] = field(default_factory=dict, repr=False)
+    _trees: dict[str, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
     _pair_index: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     # -- edge attributes --------------------------------------------------------------------
@@ -261,6 +269,13 @@ class CorridorGraph:
             self._csr[key] = (matrix, np.arange(n))
         return self._csr[key]
 
+    def nodes_within(self, centre: np.ndarray, radius: float) -> np.ndarray:
+        """Sorted ids of the nodes within ``radius`` metres of ``centre`` (KD-tree, cached)."""
+        if "nodes" not in self._trees:
+            self._trees["nodes"] = (cKDTree(self.xy), np.arange(self.n_nodes))
+        tree = self._trees["nodes"][0]
+        return np.sort(np.asarray(tree.query_ball_point(centre, radius), dtype=np.int64))
+
     def index_of(self, nodes: Sequence[int] | np.ndarray) -> np.ndarray:
         """CSR rows of node ids (identical numbers; validated)."""
         idx = np.asarray(nodes, dtype=np.int64)
@@ -349,7 +364,7 @@ class CorridorGraph:
         if access is None:
             access = self._edge_pieces(np.empty(0, int), np.empty((0, 2)), np.empty((0, 2)))
         else:
-            access.corridor[access.corridor == CODE["off_corridor"]] = CODE["access"]
+            access.corridor[access_prefix(access.corridor, access.parent)] = CODE["access"]
         return Located(
             q=q,
             p=p,
@@ -426,7 +441,7 @@ class _Builder:
         end[last] = b_node[parent[last]]
         end[~last] = start[np.flatnonzero(~last) + 1]
         corridor = np.where(poly >= 0, overlay.corridor[np.maximum(poly, 0)], CODE["off_corridor"])
-        corridor = _provenance(corridor, provenance[parent])
+        corridor = _provenance(corridor, provenance[parent], parent)
         self.u = np.r_[self.u, start]
         self.v = np.r_[self.v, end]
         self.corridor = np.r_[self.corridor, corridor].astype(np.int8)
@@ -469,12 +484,16 @@ class _Builder:
         return node
 
 
-def _provenance(corridor: np.ndarray, kind: np.ndarray) -> np.ndarray:
-    """Relabel pieces by what the line was drawn for: carriageway crossings and access lines."""
+def _provenance(corridor: np.ndarray, kind: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Relabel pieces by what the line was drawn for: carriageway crossings, and the leading
+    off-corridor/green-belt part of access lines (the same rule check_route applies)."""
     out = corridor.copy()
     motor = corridor == CODE["motor_lane"]
     out[(kind == CODE["crossing"]) & motor] = CODE["crossing"]
-    out[(kind == CODE["access"]) & (corridor == CODE["off_corridor"])] = CODE["access"]
+    access = kind == CODE["access"]
+    if access.any():
+        prefix = access_prefix(corridor[access], parent[access])
+        out[np.flatnonzero(access)[prefix]] = CODE["access"]
     return out
 
 

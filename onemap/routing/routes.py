@@ -113,8 +113,16 @@ def search(
     src_off = np.array([origin.du, origin.dv])
     dst_off = np.array([destination.du, destination.dv])
     budget = max(cutoff - origin.access_m - destination.access_m, 0.0)
-    dist, pred = dijkstra(csr, indices=src, limit=budget, return_predecessors=True)
-    total = src_off[:, None] + dist[:, dst] + dst_off[None, :]
+    # Every point x of a route no longer than `cutoff` has |x-o| + |x-d| <= cutoff, hence lies
+    # within cutoff/2 of the midpoint: search only the nodes of that disc (exact, and the work
+    # no longer grows with the size of the city).
+    local = g.nodes_within((origin.q + destination.q) / 2.0, cutoff / 2.0)
+    local = np.union1d(local, np.r_[src, dst])
+    sub = csr[local][:, local]
+    pos = np.searchsorted(local, np.r_[src, dst])
+    dist, pred = dijkstra(sub, indices=pos[:2], limit=budget, return_predecessors=True)
+    pred = np.where(pred >= 0, local[np.maximum(pred, 0)], NO_PATH)
+    total = src_off[:, None] + dist[:, pos[2:]] + dst_off[None, :]
     i, j = np.unravel_index(int(np.argmin(total)), total.shape)
     best = float(total[i, j])
     same_edge = origin.edge == destination.edge
@@ -126,10 +134,10 @@ def search(
         middle = [_partial(g, origin.edge, origin.p, destination.p)]
     else:
         nodes = [int(dst[j])]
-        step = pred[i, dst[j]]
+        step = pred[i, pos[2 + j]]
         while step != NO_PATH:
             nodes.append(int(step))
-            step = pred[i, step]
+            step = pred[i, np.searchsorted(local, step)]
         nodes.reverse()
         middle = [
             _partial(g, origin.edge, origin.p, g.xy[nodes[0]]),
