@@ -283,3 +283,25 @@ def test_footway_without_carriageway_is_walkable_across():
     assert r.filing_route is not None
     assert {s.corridor for s in r.filing_route.filing.segments} == {"sidewalk"}
     assert r.filing_route.length_m < 200 + 2.5 + 1e-6 + 2 * 1.25
+
+
+def test_route_length_equals_an_independent_networkx_search(town):
+    g = corridor_graph(town)
+    rng = np.random.default_rng(11)
+    G = g.graph.copy()
+    for k in range(6):
+        a = lonlat(rng.uniform(-300, 300), rng.uniform(-15, 15))
+        b = lonlat(rng.uniform(-300, 300), rng.uniform(-15, 300))
+        try:
+            r = best_route(town, a, b, 0.4)
+        except OnemapInputError:
+            continue
+        o, d = g.locate(*a), g.locate(*b)
+        H = G.copy()
+        for name, loc in (("o", o), ("d", d)):
+            H.add_edge(name, loc.u, length_m=loc.du + loc.access_m)
+            H.add_edge(name, loc.v, length_m=loc.dv + loc.access_m)
+        ref = nx.shortest_path_length(H, "o", "d", weight="length_m")
+        if o.edge == d.edge:
+            ref = min(ref, o.access_m + d.access_m + abs(o.du - d.du))
+        assert r.shortest_route.length_m == pytest.approx(ref, abs=1e-6), k
