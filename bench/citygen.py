@@ -39,16 +39,16 @@ CRS_METRIC = "EPSG:4549"  # CGCS2000 / 3-degree Gauss-Kruger CM 120E: covers Lia
 CENTRE_LONLAT = (119.17, 34.60)  # west of the Lianyungang coast, so the city stays on land
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
 
-SPACING_M = 160.0  # distance between neighbouring intersections (a 支路 block)
-JITTER_M = 18.0  # random shift of each intersection
-BEND_M = 5.0  # largest sideways bend of a branch road's midpoint
+SPACING_M = 240.0  # distance between neighbouring intersections (a block between 支路)
+JITTER_M = 25.0  # random shift of each intersection
+BEND_M = 6.0  # largest sideways bend of a branch road's midpoint
 SETBACK_M = 3.0  # gap between a corridor's outer edge and the parcels beside it
 PARCEL_GAP_M = 4.0  # gap between parcels of one block
 DROP_SHARE = 0.04  # share of branch links missing from the grid
 DIAGONAL_SHARE = 0.08  # share of blocks crossed by a diagonal road
 ASSETS_PER_PARCEL = 0.2
 FEEDER_ASSETS = 24  # assets per feeder, typical for a 10 kV cable feeder with ring main units
-SUBSTATION_EVERY = 16  # one 110 kV substation per 16 x 16 blocks (about 2.6 km apart)
+SUBSTATION_EVERY = 10  # one 110 kV substation per 10 x 10 blocks (about 2.4 km apart)
 PROJECT_SHARE = 0.005
 
 STRIPS = ("green", "sidewalk", "bike")  # side strips, outermost first
@@ -90,9 +90,9 @@ class CitySize:
 SIZES: dict[str, CitySize] = {
     s.name: s
     for s in (
-        CitySize("district", 20, 20),
-        CitySize("town", 62, 62),
-        CitySize("city", 180, 180),
+        CitySize("district", 8, 8),
+        CitySize("town", 22, 22),
+        CitySize("city", 80, 80),
     )
 }
 
@@ -287,9 +287,7 @@ def _roads(grid: _Grid, rng: np.random.Generator) -> tuple[dict, dict[str, np.nd
         np.char.add("合成", line_no), np.array([suffix[c] for c in classes])[inverse]
     )
     road = {
-        "road_id": np.char.add("R", np.char.zfill(np.arange(1, n + 1).astype(str), 7)).astype(
-            object
-        ),
+        "road_id": _ids("R", n, 7),
         "name": name.astype(object),
         "road_class": cls,
         **xs,
@@ -311,8 +309,11 @@ def _roads(grid: _Grid, rng: np.random.Generator) -> tuple[dict, dict[str, np.nd
 # --- parcels -------------------------------------------------------------------------------------
 
 
-LAYOUTS = ((1, 1), (2, 1), (1, 2), (2, 2), (3, 2))  # parcels across x, y of a block
-LAYOUT_SHARE = (0.10, 0.15, 0.15, 0.45, 0.15)
+# Parcels across x, y of a block: two rows at most, so every parcel fronts a road (its door is
+# within reach of the corridors); large single parcels for factories and schools, narrow lots
+# for shops and housing.
+LAYOUTS = ((1, 1), (2, 2), (6, 2), (2, 6), (8, 2), (2, 8), (12, 2), (2, 12))
+LAYOUT_SHARE = (0.03, 0.05, 0.07, 0.07, 0.14, 0.14, 0.25, 0.25)
 
 
 def _parcels(grid: _Grid, widths: dict[str, np.ndarray], rng: np.random.Generator) -> dict:
@@ -411,9 +412,7 @@ def _parcels(grid: _Grid, widths: dict[str, np.ndarray], rng: np.random.Generato
     target = np.select([area_type == "city_centre", area_type == "urban"], [1.5, 4.0], 8.0)
     outage = target * rng.uniform(0.3, 1.6, n)
     return {
-        "parcel_id": np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), 7)).astype(
-            object
-        ),
+        "parcel_id": _ids("P", n, 7),
         "landuse_code": codes,
         "name": np.full(n, "", dtype=object),
         "far": far,
@@ -424,6 +423,15 @@ def _parcels(grid: _Grid, widths: dict[str, np.ndarray], rng: np.random.Generato
         "geometry": geometry,
         "_block": block_of,
     }
+
+
+def _ids(prefix: str, n: int, digits: int) -> np.ndarray:
+    """``prefix`` + zero-padded 1..n, as an object array (``P0000001``…)."""
+    if n == 0:
+        return np.empty(0, dtype=object)
+    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), digits)).astype(
+        object
+    )
 
 
 def _bilinear(p00, p10, p11, p01, u, v) -> np.ndarray:
@@ -447,9 +455,7 @@ def _substations(grid: _Grid, parcels: dict) -> dict:
     points = shapely.point_on_surface(parcels["geometry"][first])
     n = len(points)
     return {
-        "substation_id": np.char.add("S", np.char.zfill(np.arange(1, n + 1).astype(str), 4)).astype(
-            object
-        ),
+        "substation_id": _ids("S", n, 4),
         "name": np.char.add(
             np.char.add("合成", np.arange(1, n + 1).astype(str)), "号变电站"
         ).astype(object),
@@ -493,9 +499,7 @@ def _assets(roads: dict, n_parcels: int, rng: np.random.Generator) -> dict:
     peak[is_tx & (rng.random(n) < 0.03)] = np.nan
     voltage = np.where(kind == "branch_box", 0.4, 10.0)
     return {
-        "asset_id": np.char.add("A", np.char.zfill(np.arange(1, n + 1).astype(str), 6)).astype(
-            object
-        ),
+        "asset_id": _ids("A", n, 6),
         "kind": kind,
         "voltage_kv": voltage,
         "feeder_id": np.empty(n, dtype=object),  # filled by _feeders
@@ -523,7 +527,7 @@ def _feeders(assets: dict, substations: dict, rng: np.random.Generator) -> dict:
     feeder_key = sub * 10_000 + sector
     keys, feeder = np.unique(feeder_key, return_inverse=True)
     nf = len(keys)
-    feeder_ids = np.char.add("F", np.char.zfill(np.arange(1, nf + 1).astype(str), 5)).astype(object)
+    feeder_ids = _ids("F", nf, 5)
     assets["feeder_id"] = feeder_ids[feeder]
     # Each feeder's line runs from its substation through its assets, nearest first.
     walk = np.lexsort((dist, feeder))
@@ -553,15 +557,15 @@ def _feeders(assets: dict, substations: dict, rng: np.random.Generator) -> dict:
 def _ducts(roads: dict, rng: np.random.Generator) -> dict:
     arterial = np.flatnonzero(np.isin(roads["road_class"], ["arterial", "expressway"]))
     pick = arterial[rng.random(len(arterial)) < 0.3]
+    if not len(pick):  # a small map still gets one duct to route along
+        pick = arterial[:1]
     xs = {k: roads[k][pick] for k in ("motor_width_m", "bike_left_m", "sidewalk_left_m")}
     # Along the middle of the left sidewalk.
     offset = xs["motor_width_m"] / 2 + xs["bike_left_m"] + xs["sidewalk_left_m"] / 2
     geometry = shapely.offset_curve(roads["geometry"][pick], offset)
     n = len(pick)
     return {
-        "duct_id": np.char.add("D", np.char.zfill(np.arange(1, n + 1).astype(str), 6)).astype(
-            object
-        ),
+        "duct_id": _ids("D", n, 6),
         "name": np.full(n, "", dtype=object),
         "geometry": geometry,
     }
@@ -570,6 +574,8 @@ def _ducts(roads: dict, rng: np.random.Generator) -> dict:
 def _projects(parcels: dict, rng: np.random.Generator) -> dict:
     n_parcels = len(parcels["geometry"])
     pick = np.flatnonzero(rng.random(n_parcels) < PROJECT_SHARE)
+    if not len(pick):  # a small map still gets one pushed project
+        pick = rng.integers(0, n_parcels, 1)
     n = len(pick)
     category = rng.choice(
         np.array(["lv_small_micro", "lv_non_residential", "hv_single", "hv_dual"], dtype=object),
@@ -582,9 +588,7 @@ def _projects(parcels: dict, rng: np.random.Generator) -> dict:
         rng.choice([400.0, 800.0, 1600.0, 3000.0], size=n),
     )
     return {
-        "project_id": np.char.add("J", np.char.zfill(np.arange(1, n + 1).astype(str), 5)).astype(
-            object
-        ),
+        "project_id": _ids("J", n, 5),
         "requested_kw": kw,
         "category": category,
         "name": np.full(n, "", dtype=object),

@@ -1,0 +1,142 @@
+"""The graph cache: a cached graph equals a rebuilt one, and an edited map never reads it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import shapely
+
+from bench.citygen import city_map_path
+from onemap.errors import OnemapInputError
+from onemap.geo.mapfile import read_map, write_map
+from onemap.routing import cache
+from onemap.routing.graph import build_corridor_graph, rules_for
+
+
+@pytest.fixture(scope="module")
+def map_path(tmp_path_factory):
+    return city_map_path("district", seed=5, cache_dir=tmp_path_factory.mktemp("city"))
+
+
+@pytest.fixture(scope="module")
+def built(map_path):
+    """The district's graph built from scratch and saved to the cache (once per module)."""
+    m = read_map(map_path)
+    rules = rules_for(m)
+    graph = build_corridor_graph(m, rules)
+    entry = cache.save_graph(m, rules, graph)
+    assert entry is not None and entry.is_dir()
+    return m, rules, graph, entry
+
+
+def _no_build(*_):
+    raise AssertionError("the graph was rebuilt although a cache entry exists")
+
+
+def test_cached_graph_equals_rebuilt_graph(built, map_path):
+    _, rules, graph, _ = built
+    fresh = read_map(map_path)  # a new process would see a new map object
+    loaded = cache.load_or_build(fresh, rules, _no_build)
+    assert loaded is not graph
+    for name in ("xy", "u", "v", "corridor", "poly"):
+        assert np.array_equal(getattr(loaded, name), getattr(graph, name)), name
+    assert loaded.parcel_node.equals(graph.parcel_node)
+    assert loaded.asset_node.equals(graph.asset_node)
+    assert loaded.unattached == graph.unattached
+    assert loaded.rules is rules and loaded.crs == graph.crs
+    # The CSR matrices were saved with the graph, for every connection and filing voltage.
+    assert set(loaded._csr) == set(graph._csr) and len(graph._csr) >= 4
+    for key, (matrix, nodes) in graph._csr.items():
+        other, other_nodes = loaded._csr[key]
+        assert (matrix != other).nnz == 0 and np.array_equal(nodes, other_nodes)
+    # Same networkx view: nodes, edges and their attributes.
+    a, b = graph.graph, loaded.graph
+    assert a.number_of_nodes() == b.number_of_nodes()
+    assert sorted(a.edges(data="length_m")) == sorted(b.edges(data="length_m"))
+    assert sorted(a.edges(data="corridor")) == sorted(b.edges(data="corridor"))
+
+
+def test_cached_model_and_overlay_classify_alike(built, map_path):
+    _, rules, graph, _ = built
+    loaded = cache.load_or_build(read_map(map_path), rules, _no_build)
+    polys, other = graph.model.polygons, loaded.model.polygons
+    assert polys.drop(columns="geometry").equals(other.drop(columns="geometry"))
+    assert shapely.equals_exact(polys.geometry.values, other.geometry.values, 0).all()
+    # Queries that go through the rebuilt STRtrees give the same answers.
+    rng = np.random.default_rng(0)
+    lo, hi = graph.xy.min(axis=0), graph.xy.max(axis=0)
+    pts = rng.uniform(lo, hi, (50, 2))
+    assert np.array_equal(graph.overlay.classify(pts), loaded.overlay.classify(pts))
+    for x, y in pts[:10]:
+        try:
+            want = graph.locate_xy(x, y)
+        except OnemapInputError:  # outside the corridors: the loaded graph must refuse it too
+            with pytest.raises(OnemapInputError):
+                loaded.locate_xy(x, y)
+            continue
+        got = loaded.locate_xy(x, y)
+        assert (got.edge, got.u, got.v) == (want.edge, want.u, want.v)
+        assert got.du == pytest.approx(want.du) and got.access_m == pytest.approx(want.access_m)
+
+
+def test_changing_one_road_width_invalidates_the_cache(built, map_path, tmp_path):
+    _, rules, _, entry = built
+    edited_path = tmp_path / "edited.gpkg"
+    edited = read_map(map_path)
+    roads = edited["roads"].copy()
+    roads.loc[0, "sidewalk_left_m"] = roads.loc[0, "sidewalk_left_m"] + 1.5
+    edited.replace_layer("roads", roads)
+    write_map(edited, edited_path)
+    # Put the original entry beside the edited map: a key check, not a path check, must refuse it.
+    target = cache.cache_dir(edited_path)
+    target.mkdir()
+    (target / entry.name).symlink_to(entry, target_is_directory=True)
+    reread = read_map(edited_path)
+    assert cache.cache_key(reread, rules) != entry.name
+    assert cache.load_graph(reread, rules) is None
+    rebuilt = cache.load_or_build(reread, rules, build_corridor_graph)
+    assert cache.cache_path(reread, rules).is_dir()
+    # The new entry holds the edited graph, which differs from the original.
+    again = cache.load_or_build(read_map(edited_path), rules, _no_build)
+    assert np.array_equal(again.xy, rebuilt.xy)
+    original = cache.load_or_build(read_map(map_path), rules, _no_build)
+    assert not (len(original.xy) == len(again.xy) and np.array_equal(original.xy, again.xy))
+
+
+def test_damaged_or_foreign_entries_are_ignored(built, map_path, tmp_path):
+    _, rules, _, entry = built
+    copy = tmp_path / "copy.gpkg"
+    copy.write_bytes(map_path.read_bytes())
+    m = read_map(copy)
+    target = cache.cache_path(m, rules)
+    assert target.name == entry.name  # same content, same key, wherever the map lives
+    target.parent.mkdir()
+    # A manifest that asks for a class outside onemap is refused, never instantiated.
+    target.mkdir()
+    manifest = json.loads((entry / "manifest.json").read_text())
+    manifest["root"]["cls"] = "subprocess:Popen"
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    assert cache.load_graph(m, rules) is None
+    # A truncated array file: ignored, and the graph is rebuilt and saved over it.
+    for f in entry.iterdir():
+        if f.name != "manifest.json":
+            (target / f.name).write_bytes(f.read_bytes()[:20])
+    (target / "manifest.json").write_text((entry / "manifest.json").read_text())
+    damaged = read_map(copy)
+    assert cache.load_graph(damaged, rules) is None
+    rebuilt = cache.load_or_build(damaged, rules, build_corridor_graph)
+    assert cache.load_or_build(read_map(copy), rules, _no_build).n_edges == rebuilt.n_edges
+
+
+def test_cache_off_for_maps_without_file_or_when_disabled(map_path, monkeypatch):
+    m = read_map(map_path)
+    rules = rules_for(m)
+    assert cache.cache_path(m, rules) is not None
+    monkeypatch.setenv(cache.ENV, "0")
+    assert cache.cache_path(m, rules) is None
+    monkeypatch.delenv(cache.ENV)
+    m.path = None
+    assert cache.cache_path(m, rules) is None
+    assert cache.save_graph(m, rules, object()) is None
