@@ -118,6 +118,23 @@ class BboxLayer(MacroElement):
         self.options = options
 
 
+class DrawLocale(MacroElement):
+    """Leaflet.draw's texts in the page language (add before the Draw control)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            onemap.drawLocale({{ this.texts|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        super().__init__()
+        self._name = "DrawLocale"
+        self.texts = texts
+
+
 class PageScript(MacroElement):
     """Run ``onemap.pages[page](map, options)`` once the map and its layers exist."""
 

@@ -25,6 +25,7 @@ from web.engine import Services
 from web.i18n import LANGS, Lang, Translator, lang_of
 from web.maps import (
     BboxLayer,
+    DrawLocale,
     OfflineDraw,
     OfflineMarkerCluster,
     PageScript,
@@ -283,6 +284,7 @@ def check_page(request: Request, state: State, lang: LangQ = None) -> HTMLRespon
     t = Translator(lang)
     fmap = base_map(state.onemap, state.settings, fullscreen_title=t("map.fullscreen"))
     layer_groups(fmap, state, t, ("landuse", "roads", "ducts"))
+    DrawLocale(t.subset("draw.")).add_to(fmap)
     draw = OfflineDraw(
         show_geometry_on_click=False,
         draw_options={

@@ -14,6 +14,7 @@ from web_fixtures import LAT0, LON0, XSS, LiveServer
 
 from web.app import create_app
 from web.engine import services
+from web.pages import NAV
 from web.settings import WebSettings
 
 pytestmark = pytest.mark.browser
@@ -30,20 +31,8 @@ ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SERVICES = services()
-PAGES = {
-    "map": "/",
-    "readiness": "/readiness",
-    "preview": "/preview",
-    "check": "/check",
-    "capacity": "/capacity",
-}
-OFFERED = {
-    "map": True,
-    "readiness": SERVICES.readiness,
-    "preview": SERVICES.preview,
-    "check": SERVICES.check_route,
-    "capacity": SERVICES.capacity,
-}
+# Every page the navigation offers in this build (other issues may add theirs to web.pages.NAV).
+OFFERED = {n.page: n.href for n in NAV if n.offered(SERVICES)}
 
 if not CHROMIUM.exists():
     pytest.skip("Debian chromium not installed (apt-get install chromium)", allow_module_level=True)
@@ -114,6 +103,17 @@ class Watched:
         )
         return xy[0], xy[1]
 
+    def human_click(self, x: float, y: float) -> None:
+        """Move, press and release like a person: Leaflet.draw ignores instant clicks."""
+        mouse = self.page.mouse
+        mouse.move(x - 5, y - 5)
+        mouse.move(x, y, steps=5)
+        self.page.wait_for_timeout(100)
+        mouse.down()
+        self.page.wait_for_timeout(50)
+        mouse.up()
+        self.page.wait_for_timeout(300)
+
     def assert_clean(self) -> None:
         assert self.foreign == [], f"requests left the app: {self.foreign}"
         assert self.errors == [], f"console errors: {self.errors}"
@@ -134,16 +134,16 @@ def watched(browser):
     w.close()
 
 
-@pytest.mark.parametrize("name", [n for n, ok in OFFERED.items() if ok])
+@pytest.mark.parametrize("name", list(OFFERED))
 def test_page_loads_offline_without_errors(server, watched, name):
-    watched.goto(server.url + PAGES[name])
+    watched.goto(server.url + OFFERED[name])
     watched.page.wait_for_selector(".leaflet-container")
     watched.shot(name)
     watched.assert_clean()
     nav = watched.page.locator("nav.topnav a[data-page]").evaluate_all(
         "els => els.map(e => e.dataset.page)"
     )
-    assert nav == [n for n, ok in OFFERED.items() if ok]
+    assert nav == list(OFFERED)
 
 
 def test_one_map_loads_layers_by_bbox_and_popups_show_text(server, watched):
@@ -240,4 +240,20 @@ def test_check_upload_shows_verdict(server, watched, tmp_path):
     verdict.wait_for()
     assert watched.page.locator("[data-testid=verdict-eligible]").inner_text().strip()
     watched.shot("check-verdict")
+    watched.assert_clean()
+
+
+@pytest.mark.skipif(not SERVICES.check_route, reason="no filing check in this build")
+def test_check_draw_a_line_shows_verdict(server, watched):
+    watched.goto(server.url + "/check")
+    watched.set_view(LON0 + 0.0015, LAT0, 18)
+    watched.page.click(".leaflet-draw-draw-polyline")
+    for lon in (LON0 + 0.0008, LON0 + 0.0022):
+        watched.human_click(*watched.map_point(lon, LAT0 + 0.0001))
+    assert watched.page.locator(".leaflet-editing-icon").count() == 2
+    watched.page.locator(".leaflet-draw-actions a", has_text="完成").click()
+    watched.page.locator("[data-testid=verdict]").wait_for()
+    text = watched.page.locator("[data-testid=verdict]").inner_text()
+    assert "人行道" in text  # the sidewalk of R1, coloured as a segment
+    watched.shot("check-drawn")
     watched.assert_clean()

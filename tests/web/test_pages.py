@@ -184,3 +184,27 @@ def test_city_layers_respect_bbox_and_limit(city_client):
         ys = [p[1] for p in f["geometry"]["coordinates"][0]]
         assert min(xs) <= x + w and max(xs) >= x and min(ys) <= y + w and max(ys) >= y
     assert city_client.get("/api/v1/layers/landuse?limit=6000").status_code == 422
+
+
+def test_both_languages_have_every_string():
+    table = strings()
+    assert set(table["zh"]) == set(table["en"])
+    assert all(table["zh"][k] and table["en"][k] for k in table["zh"])
+
+
+def test_serve_command_prints_the_url_and_runs_the_app(tiny_map_path, monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from onemap.cli import app
+
+    ran = {}
+    monkeypatch.setattr(uvicorn, "run", lambda a, host, port, **kw: ran.update(app=a, port=port))
+    monkeypatch.delenv("ONEMAP_API_TOKEN", raising=False)
+    result = CliRunner().invoke(app, ["serve", str(tiny_map_path), "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8123/" in result.stdout
+    assert ran["port"] == 8123
+    assert TestClient(ran["app"]).get("/api/v1/health").json()["map"] == "tiny.gpkg"
+    missing = CliRunner().invoke(app, ["serve", str(tiny_map_path.parent / "nope.gpkg")])
+    assert missing.exit_code == 2

@@ -393,5 +393,22 @@
     });
   };
 
-  window.onemap = { bboxLayer, pages, propsTable, el };
+  /** Leaflet.draw's polyline texts (toolbar, actions, tooltips) from the page's strings. */
+  function drawLocale(t) {
+    const d = L.drawLocal.draw;
+    d.toolbar.buttons.polyline = t["draw.polyline"];
+    d.toolbar.actions.text = t["draw.cancel"];
+    d.toolbar.actions.title = t["draw.cancel"];
+    d.toolbar.finish.text = t["draw.finish"];
+    d.toolbar.finish.title = t["draw.finish"];
+    d.toolbar.undo.text = t["draw.undo"];
+    d.toolbar.undo.title = t["draw.undo"];
+    d.handlers.polyline.tooltip.start = t["draw.start"];
+    d.handlers.polyline.tooltip.cont = t["draw.cont"];
+    d.handlers.polyline.tooltip.end = t["draw.end"];
+    L.drawLocal.edit.toolbar.buttons.remove = t["draw.remove"];
+    L.drawLocal.edit.toolbar.buttons.removeDisabled = t["draw.remove"];
+  }
+
+  window.onemap = { bboxLayer, pages, propsTable, el, drawLocale };
 })();
