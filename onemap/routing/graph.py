@@ -99,6 +99,11 @@ def corridor_model(onemap, rules: Rules | str | None = None) -> tuple[CorridorMo
     rules = rules_for(onemap, rules)
 
     def build():
+        from onemap.routing import cache  # the graph saved beside the map holds the model too
+
+        saved = cache.load_model(onemap, rules)
+        if saved is not None:
+            return saved
         roads = onemap.metric("roads")
         if not len(roads):
             raise OnemapInputError("the map has no roads: no corridors to route on", layer="roads")
@@ -116,7 +121,11 @@ def corridor_model(onemap, rules: Rules | str | None = None) -> tuple[CorridorMo
 def corridor_graph(onemap, rules: Rules | str | None = None) -> CorridorGraph:
     """The corridor graph of a map with every parcel door and asset attached (cached)."""
     rules = rules_for(onemap, rules)
-    return _cached(onemap, rules, "graph", lambda: build_corridor_graph(onemap, rules))
+    from onemap.routing import cache  # on disk beside the map, keyed by its content hash
+
+    return _cached(
+        onemap, rules, "graph", lambda: cache.load_or_build(onemap, rules, build_corridor_graph)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
