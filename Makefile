@@ -22,8 +22,12 @@ $(VENDOR_STAMP): package.json package-lock.json web/vendor.mjs
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
+# Serve a working copy: projects pushed through the API are stored in the served map, and the
+# shipped data/demo.gpkg stays as generated.
 demo: setup
-	$(BIN)/onemap info data/demo.gpkg
+	mkdir -p var && cp -n data/demo.gpkg var/demo.gpkg
+	$(BIN)/onemap info var/demo.gpkg
+	$(BIN)/onemap serve var/demo.gpkg
 
 test: setup
 	$(BIN)/ruff check .
