@@ -172,6 +172,7 @@ class CorridorGraph:
     asset_node: pd.Series  # asset_id -> node
     unattached: dict[str, list[str]] = field(default_factory=dict)
     _csr: dict[tuple, tuple[sp.csr_matrix, np.ndarray]] = field(default_factory=dict, repr=False)
+    _masks: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
     _nx: nx.Graph | None = field(default=None, repr=False)
     _trees: dict[str, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
     _pair_index: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -221,7 +222,13 @@ class CorridorGraph:
         return gpd.GeoDataFrame(self.edge_table(), geometry=lines, crs=self.crs)
 
     def eligible(self, voltage_kv: float) -> np.ndarray:
-        """Mask of edges a filing-eligible route may use at this voltage."""
+        """Mask of edges a filing-eligible route may use at this voltage (cached)."""
+        key = float(voltage_kv)
+        if key not in self._masks:
+            self._masks[key] = self._eligible(key)
+        return self._masks[key]
+
+    def _eligible(self, voltage_kv: float) -> np.ndarray:
         ov = self.overlay
         return eligible_mask(
             self.corridor,

@@ -141,6 +141,7 @@ def test_csr_collapses_parallel_edges_to_the_minimum(town):
         corridor=np.r_[g.corridor, g.corridor[e]],
         poly=np.r_[g.poly, g.poly[e]],
         _csr={},
+        _masks={},
         _nx=None,
         _trees={},
         _pair_index=None,
