@@ -3,9 +3,10 @@
 The route is overlaid on the corridor polygons (:mod:`onemap.routing.overlay`); its pieces are
 labelled, then judged by :func:`onemap.routing.filing.evaluate`:
 
-* the run off the corridors at either end of the route (from a parcel door or an asset to the
-  road), if no longer than ``filing.attach_max_m``, is the service connection (``access``) —
-  the same rule the corridor graph applies to its access edges;
+* the run off the corridors or on a green belt at either end of the route (from a parcel door
+  or an asset standing in the green belt to the walkable strips), if no longer than
+  ``filing.attach_max_m``, is the service connection (``access``) — the rule the corridor graph
+  applies to its access edges (:func:`~onemap.routing.overlay.access_prefix`);
 * a run on the carriageway entered from one side of a road and left on the other side of the
   same road is a ``crossing`` (motor-lane occupation unless the rule table says otherwise; a
   crossing along a duct is classified ``duct`` by the overlay already).
@@ -26,7 +27,7 @@ from onemap.errors import OnemapInputError
 from onemap.routing.corridors import EPS
 from onemap.routing.filing import FilingVerdict, Reason, evaluate, parse_date
 from onemap.routing.graph import corridor_model, rules_for
-from onemap.routing.overlay import CODE, SIDE_CODE, Overlay, Pieces
+from onemap.routing.overlay import CODE, SIDE_CODE, Overlay, Pieces, access_prefix
 from onemap.routing.routefile import as_metric_line
 from onemap.rules import Rules
 
@@ -53,14 +54,13 @@ def label_runs(pieces: Pieces, access_max_m: float) -> Pieces:
     """Label the access runs at both ends and the carriageway crossings (see module doc)."""
     c = pieces.corridor.copy()
     length = pieces.length
-    off = c == CODE["off_corridor"]
-    if len(c) and not off.all():
-        lead = int(np.argmin(off))  # first piece on a corridor
-        if lead and length[:lead].sum() <= access_max_m:
-            c[:lead] = CODE["access"]
-        trail = len(c) - int(np.argmin(off[::-1]))
-        if trail < len(c) and length[trail:].sum() <= access_max_m:
-            c[trail:] = CODE["access"]
+    one = np.zeros(len(c), dtype=np.int64)
+    lead = access_prefix(c, one)
+    trail = access_prefix(c[::-1], one)[::-1]
+    if len(c) and not lead.all():  # a route that never reaches a walkable strip stays as is
+        for run in (lead, trail):
+            if run.any() and length[run].sum() <= access_max_m:
+                c[run] = CODE["access"]
     motor = c == CODE["motor_lane"]
     if motor.any():
         edges = np.diff(np.r_[0, motor.astype(np.int8), 0])

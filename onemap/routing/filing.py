@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from onemap.errors import OnemapInputError
 from onemap.routing.overlay import CODE, CORRIDORS, SIDES, Pieces
@@ -430,45 +429,31 @@ def evaluate(
 
 
 def _segments(pieces: Pieces, pr: PieceRule, length: np.ndarray) -> list[Segment]:
-    if not len(pieces):
+    n = len(pieces)
+    if not n:
         return []
-    df = pd.DataFrame(
-        {
-            "corridor": pieces.corridor,
-            "road_id": [r if r is not None else "" for r in pieces.road_id],
-            "side": pieces.side,
-            "reason": pr.reason,
-            "length": length,
-            "occupied": pr.occupied_m,
-            "remaining": pr.remaining_bike_m,
-        }
-    )
-    df["end"] = df["length"].cumsum()
-    df["start"] = df["end"] - df["length"]
-    keys = df[["corridor", "road_id", "side", "reason"]]
-    new = (keys != keys.shift()).any(axis=1)
-    grouped = df.groupby(new.cumsum(), sort=False).agg(
-        corridor=("corridor", "first"),
-        road_id=("road_id", "first"),
-        side=("side", "first"),
-        reason=("reason", "first"),
-        length=("length", "sum"),
-        occupied=("occupied", "max"),
-        remaining=("remaining", "min"),
-        start=("start", "first"),
-        end=("end", "last"),
-    )
+    road = np.array([r if r is not None else "" for r in pieces.road_id], dtype=object)
+    changed = np.zeros(n, dtype=bool)
+    changed[0] = True
+    for key in (pieces.corridor, road, pieces.side, pr.reason):
+        changed[1:] |= key[1:] != key[:-1]
+    start = np.flatnonzero(changed)
+    end_m = np.cumsum(length)
+    seg_len = np.add.reduceat(length, start)
+    occupied = np.maximum.reduceat(pr.occupied_m, start)
+    remaining = np.fmin.reduceat(pr.remaining_bike_m, start)
+    last = np.r_[start[1:], n] - 1
     return [
         Segment(
-            corridor=CORRIDORS[int(row.corridor)],
-            length_m=float(row.length),
-            road_id=row.road_id or None,
-            side=SIDES[int(row.side)],
-            occupied_width_m=float(row.occupied),
-            remaining_bike_m=None if np.isnan(row.remaining) else float(row.remaining),
-            reason=REASONS[int(row.reason)] if row.reason >= 0 else None,
-            start_m=float(row.start),
-            end_m=float(row.end),
+            corridor=CORRIDORS[int(pieces.corridor[i])],
+            length_m=float(seg_len[k]),
+            road_id=road[i] or None,
+            side=SIDES[int(pieces.side[i])],
+            occupied_width_m=float(occupied[k]),
+            remaining_bike_m=None if np.isnan(remaining[k]) else float(remaining[k]),
+            reason=REASONS[int(pr.reason[i])] if pr.reason[i] >= 0 else None,
+            start_m=float(end_m[last[k]] - seg_len[k]),
+            end_m=float(end_m[last[k]]),
         )
-        for row in grouped.itertuples()
+        for k, i in enumerate(start)
     ]

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import shapely
 from shapely import STRtree
 
@@ -32,6 +31,9 @@ CORRIDORS = (
 )
 CODE = {name: i for i, name in enumerate(CORRIDORS)}
 OFF = CODE["off_corridor"]
+# What a service connection may pass between a door or an asset and the road's walkable strips:
+# off the corridors (private land, setbacks) and the green belt the equipment stands in.
+ACCESS_PASSES = (CODE["off_corridor"], CODE["green_belt"])
 DUCT_RANK = 6
 SIDES = ("left", "right", "both", "junction", "")
 SIDE_CODE = {name: i for i, name in enumerate(SIDES)}
@@ -115,11 +117,12 @@ class Overlay:
         seg, t = seg[inside], t[inside]
         if not len(seg):
             return seg, t
-        key = pd.DataFrame({"seg": seg, "t": np.round(t * length[inside] / EPS)})
-        first = ~key.duplicated().to_numpy()
-        seg, t = seg[first], t[first]
-        order = np.lexsort((t, seg))
-        return seg[order], t[order]
+        # one cut per segment and position (a crossing point shared by two boundaries)
+        pos = np.round(t * length[inside] / EPS)
+        order = np.lexsort((pos, seg))
+        seg, t, pos = seg[order], t[order], pos[order]
+        first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])]
+        return seg[first], t[first]
 
     def classify(self, points: np.ndarray) -> np.ndarray:
         """Polygon index containing each point (highest rank first), or -1 when off corridor."""
@@ -217,6 +220,18 @@ class Pieces:
         out = self.select(slice(None, None, -1))
         out.a, out.b = out.b.copy(), out.a.copy()
         return out
+
+
+def access_prefix(corridor: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Mask of the leading pieces of each line (grouped by ``parent``, in order) that lie off
+    the corridors or on a green belt: the service-connection (``access``) part of the line."""
+    if not len(corridor):
+        return np.zeros(0, dtype=bool)
+    blocked = ~np.isin(corridor, ACCESS_PASSES)
+    seen = np.cumsum(blocked)
+    start = np.r_[True, parent[1:] != parent[:-1]]
+    before_group = np.maximum.accumulate(np.where(start, seen - blocked, 0))
+    return (seen - before_group) == 0
 
 
 def cut_segments(
