@@ -87,6 +87,11 @@ def _at_targets(result, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return d, np.where(np.isfinite(d) & (s >= 0), s, -1)
 
 
+# Initial slices per request group: enough that few targets are ambiguous, few enough that the
+# fixed cost of a pass (arrays as large as the graph) stays small. Tuning, not policy.
+INITIAL_SLICES = 32
+
+
 def nearest_feasible(
     run_pass: PassFn,
     source_rows: np.ndarray,
@@ -95,12 +100,15 @@ def nearest_feasible(
     target_kw: np.ndarray,
     band_edges_kw: list[float] | np.ndarray = (),
     n_rows: int | None = None,
+    limit_pass: Callable[[np.ndarray, float], tuple] | None = None,
 ) -> Nearest:
     """Nearest source with headroom ≥ each target's kW, exact, in few multi-source passes.
 
     ``source_rows``/``source_headroom`` may hold several entries per row (the largest counts) and
     NaN headroom (never feasible). ``target_rows`` are graph rows (negative: not on the graph,
-    answered with no source). See the module docstring for the slicing.
+    answered with no source). ``limit_pass(rows, limit)``, when given, runs a pass with a
+    smaller cut-off: refinement passes only need distances below the answer already known.
+    See the module docstring for the slicing.
     """
     rows, h, _, _ = node_sources(np.asarray(source_rows), np.asarray(source_headroom, float))
     target_rows = np.asarray(target_rows, dtype=np.int64)
@@ -125,77 +133,98 @@ def nearest_feasible(
     row_key = np.full(size, -1, dtype=np.int64)
     row_key[rows] = node_key
 
-    slices: dict[tuple[int, int], tuple[int, np.ndarray, np.ndarray]] = {}
-
-    def run(a: int, b: int) -> None:
+    def run(a: int, b: int, at: np.ndarray, limit: float | None = None):
+        """Nearest source with key in [a, b) for targets ``at``: (dist, row, pass id)."""
         sel = rows[(node_key >= a) & (node_key < b)]
+        if not len(sel):
+            return np.full(len(at), np.inf), np.full(len(at), -1, np.int64), -1
         pid = len(out.pass_rows)
-        if len(sel):
-            d, s = _at_targets(run_pass(sel), safe_targets)
-            out.passes += 1
-        else:
-            d, s = np.full(n_t, np.inf), np.full(n_t, -1, dtype=np.int64)
         out.pass_rows[pid] = sel
-        slices[(a, b)] = (pid, d, s)
+        out.passes += 1
+        result = run_pass(sel) if limit is None or limit_pass is None else limit_pass(sel, limit)
+        d, s = _at_targets(result, safe_targets[at])
+        return d, s, pid
 
+    # Initial slices: band edges and quantiles of the source keys between the smallest and the
+    # largest request; one pass each, for every target.
+    lo_k, hi_k = int(tk.min()), int(tk.max())
+    inside = node_key[(node_key > lo_k) & (node_key < min(hi_k, n_keys))]
+    quantiles = (
+        np.quantile(inside, np.linspace(0, 1, INITIAL_SLICES + 1)[1:-1]) if len(inside) else []
+    )
     edges = np.searchsorted(hs, np.asarray(band_edges_kw, dtype=float), side="left")
-    lo_k = int(tk.min())
-    bounds = sorted({lo_k, n_keys} | {int(e) for e in edges if lo_k < e < n_keys})
-    if int(tk.max()) < n_keys:
-        bounds = sorted({*bounds, int(tk.max())})
-    unresolved = np.ones(n_t, dtype=bool)
-    while True:
-        pairs = list(itertools.pairwise(bounds))
-        for a, b in pairs:
-            if (a, b) not in slices:
-                run(a, b)
-        # Suffix minimum over slices from the top: nearest source with key ≥ bounds[i].
-        m = len(pairs)
-        suf_d = np.full((m + 1, n_t), np.inf)
-        suf_s = np.full((m + 1, n_t), -1, dtype=np.int64)
-        suf_p = np.full((m + 1, n_t), -1, dtype=np.int64)
-        for i in range(m - 1, -1, -1):
-            pid, d, s = slices[pairs[i]]
-            better = d < suf_d[i + 1]
-            suf_d[i] = np.where(better, d, suf_d[i + 1])
-            suf_s[i] = np.where(better, s, suf_s[i + 1])
-            suf_p[i] = np.where(better, pid, suf_p[i + 1])
-        idx = np.flatnonzero(unresolved)
-        t = tk[idx]
-        b_arr = np.asarray(bounds)
-        i = np.searchsorted(b_arr, t, side="right") - 1  # bounds[i] <= t < bounds[i+1]
-        exact = b_arr[i] == t
-        i_slice = np.minimum(i, m - 1)
-        d_i = np.full(len(idx), np.inf)
-        s_i = np.full(len(idx), -1, dtype=np.int64)
-        p_i = np.full(len(idx), -1, dtype=np.int64)
-        for k, pair in enumerate(pairs):
-            here = ~exact & (i_slice == k)
-            if here.any():
-                pid, d, s = slices[pair]
-                d_i[here], s_i[here], p_i[here] = d[idx[here]], s[idx[here]], pid
-        above_d = suf_d[np.minimum(i + 1, m), idx]
-        feasible_i = (s_i >= 0) & (row_key[np.maximum(s_i, 0)] >= t)
-        take_slice = ~exact & feasible_i & (d_i < above_d)
-        done = exact | feasible_i | (d_i >= above_d)
-        level = np.where(exact, i, np.minimum(i + 1, m))
-        sel = idx[done]
-        lv = level[done]
-        out.dist[sel] = np.where(take_slice[done], d_i[done], suf_d[lv, sel])
-        out.source_row[sel] = np.where(take_slice[done], s_i[done], suf_s[lv, sel])
-        out.pass_key[sel] = np.where(take_slice[done], p_i[done], suf_p[lv, sel])
-        unresolved[sel] = False
-        amb = ~done
+    bounds = {lo_k, n_keys, *(int(e) for e in edges), *(int(q) for q in quantiles)}
+    if hi_k < n_keys:
+        bounds.add(hi_k)
+    b_arr = np.array(sorted(k for k in bounds if lo_k <= k <= n_keys))
+    everyone = np.arange(n_t)
+    passes = [run(int(a), int(b), everyone) for a, b in itertools.pairwise(b_arr)]
+    m = len(passes)
+    # Suffix minimum from the top slice down: nearest source with key ≥ b_arr[i].
+    suf_d = np.full((m + 1, n_t), np.inf)
+    suf_s = np.full((m + 1, n_t), -1, dtype=np.int64)
+    suf_p = np.full((m + 1, n_t), -1, dtype=np.int64)
+    for i in range(m - 1, -1, -1):
+        d, s, pid = passes[i]
+        better = d < suf_d[i + 1]
+        suf_d[i] = np.where(better, d, suf_d[i + 1])
+        suf_s[i] = np.where(better, s, suf_s[i + 1])
+        suf_p[i] = np.where(better, pid, suf_p[i + 1])
+    i = np.searchsorted(b_arr, tk, side="right") - 1  # b_arr[i] <= tk < b_arr[i+1]
+    exact = b_arr[i] == tk
+    level = np.where(exact, i, np.minimum(i + 1, m))
+    out.dist[:] = suf_d[level, everyone]
+    out.source_row[:] = suf_s[level, everyone]
+    out.pass_key[:] = suf_p[level, everyone]
+    # Targets inside a slice: the suffix above it, or a feasible source of the slice if nearer.
+    stack = []
+    for k in range(m):
+        at = np.flatnonzero(~exact & (i == k))
+        if len(at):
+            d, s, pid = passes[k]
+            stack.append((int(b_arr[k]), int(b_arr[k + 1]), at, d[at], s[at], pid))
+    while stack:
+        a, b, at, d, s, pid = stack.pop()
+        t = tk[at]
+        feasible = (s >= 0) & (row_key[np.maximum(s, 0)] >= t)
+        nearer = d < out.dist[at]
+        take = feasible & nearer
+        out.dist[at[take]], out.source_row[at[take]], out.pass_key[at[take]] = d[take], s[take], pid
+        amb = ~feasible & nearer
         if not amb.any():
-            break
-        new = set()
-        for k in np.unique(i[amb]):
-            inside = np.unique(t[amb & (i == k)])
-            new.add(int(inside[len(inside) // 2]))
-        for k in new:  # the split slice is replaced by its two halves
-            pair = next(pr for pr in pairs if pr[0] < k < pr[1])
-            slices.pop(pair, None)
-        bounds = sorted({*bounds, *new})
+            continue
+        at, t = at[amb], t[amb]
+        mid = int(np.unique(t)[len(np.unique(t)) // 2])  # a < mid < b
+        limit = float(np.max(out.dist[at]))  # only a nearer source can change an answer
+        upper = run(mid, b, at, limit if np.isfinite(limit) else None)
+        # Targets at or above mid: their feasible part of the slice lies in [t, b) ⊂ [mid, b).
+        hi = t >= mid
+        if hi.any():
+            exact_hi = hi & (t == mid)
+            ud, us, up = upper
+            take = exact_hi & (ud < out.dist[at])
+            out.dist[at[take]], out.source_row[at[take]], out.pass_key[at[take]] = (
+                ud[take],
+                us[take],
+                up,
+            )
+            deeper = hi & ~exact_hi
+            if deeper.any():
+                stack.append((mid, b, at[deeper], ud[deeper], us[deeper], up))
+        lo = ~hi
+        if lo.any():
+            # [mid, b) is all feasible for them; then the lower half [a, mid) decides the rest.
+            ud, us, up = upper
+            take = lo & (ud < out.dist[at])
+            out.dist[at[take]], out.source_row[at[take]], out.pass_key[at[take]] = (
+                ud[take],
+                us[take],
+                up,
+            )
+            sub = at[lo]
+            lim = float(np.max(out.dist[sub]))
+            ld, ls, lp = run(a, mid, sub, lim if np.isfinite(lim) else None)
+            stack.append((a, mid, sub, ld, ls, lp))
     off = target_rows < 0
     out.dist[off], out.source_row[off], out.pass_key[off] = np.inf, -1, -1
     return out

@@ -124,9 +124,10 @@ def headroom(onemap: OneMap, rules: Rules | None = None) -> gpd.GeoDataFrame:
         parent = np.where(parent == "", _text(assets, col), parent)
     # A branch box whose feeder_id names a transformer hangs on that transformer's LV side.
     is_box = kind == "branch_box"
-    via_feeder = is_box & (parent == "") & np.isin(afeeder, list(tx_ids))
+    # pandas isin hashes; np.isin on object arrays sorts and is slow on a city
+    via_feeder = is_box & (parent == "") & pd.Series(afeeder).isin(tx_ids).to_numpy()
     parent = np.where(via_feeder, afeeder, parent)
-    parent = np.where(is_box & np.isin(parent, list(tx_ids)), parent, "")
+    parent = np.where(is_box & pd.Series(parent).isin(tx_ids).to_numpy(), parent, "")
     ast = pd.DataFrame(
         {
             "asset_id": aid,

@@ -571,7 +571,13 @@ def _bulk_group(onemap, rules, group, category, load, fc, cols, idx) -> tuple[_G
         if group == "dual":
             labels = pts["label"].to_numpy(dtype=object)[src.point]
             return nearest_pair(run, src.rows, h, labels, tgt_rows, load, net.n_rows)
-        return nearest_feasible(run, src.rows, h, tgt_rows, load, bands, net.n_rows)
+
+        def limited(rows: np.ndarray, cut: float):
+            return net.passer(filing, min(cut, lim), src.offsets)(rows)
+
+        return nearest_feasible(
+            run, src.rows, h, tgt_rows, load, bands, net.n_rows, limit_pass=limited
+        )
 
     full = solve(src_full, False)
     fil = solve(src_fil, True) if src_fil is not None else None

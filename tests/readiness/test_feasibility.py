@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 
+from onemap import feasibility
 from onemap.feasibility import nearest_feasible, nearest_pair
 
 
@@ -21,30 +24,50 @@ def _graph(seed: int, n: int):
     return g, rng
 
 
-def _run_pass(g):
+def _run_pass(g, limit=np.inf):
     def run(rows):
         d, pred, src = dijkstra(
-            g, directed=False, indices=rows, min_only=True, return_predecessors=True
+            g, directed=False, indices=rows, min_only=True, return_predecessors=True, limit=limit
         )
         return d, src, pred
 
     return run
 
 
-@settings(max_examples=60, deadline=None)
+def _limit_pass(g):
+    return lambda rows, limit: _run_pass(g, limit)(rows)
+
+
+@settings(max_examples=80, deadline=None)
 @given(
     st.integers(0, 10_000),
     st.integers(5, 60),
-    st.integers(1, 25),
+    st.integers(1, 80),
     st.lists(st.sampled_from([5.0, 10.0, 50.0, 99.0, 100.0, 150.0, 1000.0]), max_size=4),
+    st.booleans(),
+    st.sampled_from([1, 4, 32]),
 )
-def test_banded_search_equals_brute_force(seed, n, n_src, edges):
+def test_banded_search_equals_brute_force(seed, n, n_src, edges, continuous, initial):
     g, rng = _graph(seed, n)
     src = rng.integers(0, n, n_src)
-    head = rng.choice([np.nan, 0.0, 10, 20, 50, 80, 100, 150, 160], n_src)
     tgt = rng.integers(0, n, 30)
-    kw = rng.choice([0.0, 5, 10, 20, 33, 50, 99, 100, 120, 160, 200], 30)
-    got = nearest_feasible(_run_pass(g), src, head, tgt, kw, band_edges_kw=edges, n_rows=n)
+    if continuous:  # many distinct headrooms and requests: deep refinement of the slices
+        head = np.where(rng.random(n_src) < 0.1, np.nan, rng.uniform(0, 200, n_src))
+        kw = rng.uniform(0, 200, 30)
+    else:  # few values, exact ties between requests and headrooms
+        head = rng.choice([np.nan, 0.0, 10, 20, 50, 80, 100, 150, 160], n_src)
+        kw = rng.choice([0.0, 5, 10, 20, 33, 50, 99, 100, 120, 160, 200], 30)
+    with mock.patch.object(feasibility, "INITIAL_SLICES", initial):  # 1: refine everything
+        got = nearest_feasible(
+            _run_pass(g),
+            src,
+            head,
+            tgt,
+            kw,
+            band_edges_kw=edges,
+            n_rows=n,
+            limit_pass=_limit_pass(g),
+        )
     full = dijkstra(g, directed=False, indices=np.arange(n))
     for i, (t, p) in enumerate(zip(tgt, kw, strict=True)):
         ok = ~np.isnan(head) & (head >= p)
