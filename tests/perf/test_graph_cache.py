@@ -140,3 +140,16 @@ def test_cache_off_for_maps_without_file_or_when_disabled(map_path, monkeypatch)
     m.path = None
     assert cache.cache_path(m, rules) is None
     assert cache.save_graph(m, rules, object()) is None
+
+
+def test_corridor_graph_reads_the_cache(built, map_path, monkeypatch):
+    from onemap.routing import graph as graph_module
+
+    _, rules, graph, _ = built
+    monkeypatch.setattr(graph_module, "build_corridor_graph", _no_build)
+    m = read_map(map_path)
+    loaded = graph_module.corridor_graph(m, rules)
+    assert np.array_equal(loaded.u, graph.u) and np.array_equal(loaded.xy, graph.xy)
+    # The corridor model comes from the same entry: one read, no rebuild of the polygons.
+    model, overlay = graph_module.corridor_model(m, rules)
+    assert model is loaded.model and overlay is loaded.overlay
