@@ -1,4 +1,4 @@
-"""Feasible connection points per category and the banded multi-source nearest search.
+"""The exact multi-source nearest-feasible search behind the readiness classes.
 
 A connection point is feasible for a request of P kW when its usable headroom is at least P
 (DESIGN §4): transformers and branch boxes for LV (item 8), ring main units, switching stations
@@ -8,14 +8,16 @@ kinds come from the rule table ``[connection]``. Unknown headroom (NaN) is never
 :func:`nearest_feasible` answers, for many targets (parcel doors) each with its own P, the
 nearest feasible source by graph distance — with a few multi-source Dijkstra passes instead of
 one search per target. The feasible set of P is every source with headroom ≥ P. Sources are cut
-into disjoint *slices* of headroom at the capacity-band edges; one pass per slice gives every
-target the nearest source of that slice, and a running minimum from the top slice down gives
-the nearest source of every suffix (all slices above a band edge). A target whose P falls inside
-a slice takes the suffix above it, or the slice's own nearest source when that one is feasible
-(or farther than the suffix: then it does not matter). Only where the slice's nearest source is
-infeasible *and* nearer is the slice split at the median P of such targets and its two halves
-passed again. The result is exact — the same as one search per target — and a refinement pass
-only explores around the few sources of its slice.
+into disjoint *slices* of headroom at the capacity-band edges (rule table) and at quantiles of
+the sources' headroom; one pass per slice gives every target the nearest source of that slice,
+and a running minimum from the top slice down gives the nearest source of every suffix (all
+slices above an edge). A target whose P falls inside a slice takes the suffix above it, or the
+slice's own nearest source when that one is feasible (or farther than the suffix: then it does
+not matter). Only where the slice's nearest source is infeasible *and* nearer is the slice split
+at the median P of such targets: the upper half is all feasible for the targets below the split,
+and each half is searched again for the targets it can still serve, with the cut-off set to the
+best answer they already have. The result is exact — the same as one search per target — and a
+refinement pass only explores around the few sources of its slice, within a short distance.
 
 :func:`nearest_pair` does the same for two independent sources (``hv_dual``): the nearest
 feasible point, then the nearest feasible point with a different label (substation, or bus
@@ -101,6 +103,7 @@ def nearest_feasible(
     band_edges_kw: list[float] | np.ndarray = (),
     n_rows: int | None = None,
     limit_pass: Callable[[np.ndarray, float], tuple] | None = None,
+    initial_slices: int | None = None,
 ) -> Nearest:
     """Nearest source with headroom ≥ each target's kW, exact, in few multi-source passes.
 
@@ -148,10 +151,9 @@ def nearest_feasible(
     # Initial slices: band edges and quantiles of the source keys between the smallest and the
     # largest request; one pass each, for every target.
     lo_k, hi_k = int(tk.min()), int(tk.max())
+    n_init = INITIAL_SLICES if initial_slices is None else initial_slices
     inside = node_key[(node_key > lo_k) & (node_key < min(hi_k, n_keys))]
-    quantiles = (
-        np.quantile(inside, np.linspace(0, 1, INITIAL_SLICES + 1)[1:-1]) if len(inside) else []
-    )
+    quantiles = np.quantile(inside, np.linspace(0, 1, n_init + 1)[1:-1]) if len(inside) else []
     edges = np.searchsorted(hs, np.asarray(band_edges_kw, dtype=float), side="left")
     bounds = {lo_k, n_keys, *(int(e) for e in edges), *(int(q) for q in quantiles)}
     if hi_k < n_keys:
