@@ -768,7 +768,7 @@ def _assets(
         "ring_main_unit": FEEDER_KV,
         "switching_station": FEEDER_KV,
     }
-    return gpd.GeoDataFrame(
+    assets = gpd.GeoDataFrame(
         {
             "asset_id": [f"{prefix[k]}-{m:03d}" for k, m in zip(kind, number, strict=True)],
             "kind": kind,
@@ -786,6 +786,22 @@ def _assets(
         geometry=table["geom"].to_numpy(),
         crs=_metric_crs(),
     )
+    assets["transformer_id"] = _branch_box_transformers(assets)
+    return assets
+
+
+def _branch_box_transformers(assets: gpd.GeoDataFrame) -> pd.Series:
+    """The transformer feeding each branch box: the nearest transformer on the same feeder
+    (a branch box hangs off the LV side of a nearby transformer); empty for other kinds."""
+    out = pd.Series("", index=assets.index, dtype=object)
+    boxes = assets[assets["kind"] == "branch_box"]
+    transformers = assets[assets["kind"] == "transformer"]
+    for feeder, group in boxes.groupby("feeder_id"):
+        candidates = transformers[transformers["feeder_id"] == feeder]
+        if len(candidates):
+            nearest = candidates.sindex.nearest(group.geometry.values, return_all=False)[1]
+            out.loc[group.index] = candidates["asset_id"].to_numpy()[nearest]
+    return out
 
 
 def _ducts(net: _Network) -> gpd.GeoDataFrame:

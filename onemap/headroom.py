@@ -7,7 +7,7 @@ feeder → substation), because a kVA promised at a transformer also loads its f
 
 Where data is missing the headroom is NaN and its status ``unknown`` — never spare. Elements
 without their own nameplate inherit where the topology tells: a branch box from its transformer
-(``transformer_id`` / ``parent_id`` column, or a ``feeder_id`` naming a transformer), ring main
+(``transformer_id`` column, or a ``feeder_id`` naming a transformer), ring main
 units, switching stations and poles from their feeder. The headroom a connection can use is the
 smallest along the chain: an LV connection needs room in its transformer, the feeder and the
 substation; a 10/20 kV connection in the feeder and the substation. An upstream element that is
@@ -28,7 +28,7 @@ from onemap.geo.mapfile import OneMap
 from onemap.rules import Rules, load_rules
 
 _KVA_PER_MVA = 1000.0
-PARENT_COLUMNS = ("transformer_id", "parent_id")
+PARENT_COLUMNS = ("transformer_id",)
 CAPACITY_COLUMNS = [
     "asset_id",
     "layer",

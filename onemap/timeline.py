@@ -165,7 +165,13 @@ def tariff_hint(
     _check_lang(lang)
     t = rules.tariff
     en = lang == "en"
-    if category in t.residential_categories or (load_class in t.residential_load_classes):
+    # A residential category is residential; a residential parcel is so only when the request
+    # does not say otherwise (an LV non-residential or small-business request on a residential
+    # parcel — a shop on the ground floor — pays the general tariff).
+    lv_other = category.startswith("lv_") and category not in t.residential_categories
+    if category in t.residential_categories or (
+        load_class in t.residential_load_classes and not lv_other
+    ):
         return t.residential_en if en else t.residential
     kva = kw / rules.connection.power_factor
     industrial = load_class is None or load_class in t.large_industry_load_classes

@@ -149,6 +149,8 @@ LAYERS: dict[str, LayerSchema] = {
                 Column("capacity_kva", "float"),
                 Column("peak_load_kva", "float"),
                 Column("promised_kva", "float"),
+                # The transformer a branch box hangs off (its LV headroom comes from there).
+                Column("transformer_id", "str", default=""),
                 Column("status", "str", allowed=STATUS, default="existing"),
             ),
         ),

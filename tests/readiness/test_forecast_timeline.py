@@ -152,4 +152,7 @@ def test_tariff_hint_by_category_kw_and_use():
     assert tariff_hint(RULES, "hv_single", big, "industrial") == t.large_industry
     assert tariff_hint(RULES, "lv_non_residential", big - 1, "industrial") == t.general
     assert tariff_hint(RULES, "hv_single", 5000, "commercial") == t.general
+    # A shop asking LV non-residential power on a residential parcel pays the general tariff.
+    assert tariff_hint(RULES, "lv_non_residential", 50, "residential") == t.general
+    assert tariff_hint(RULES, "lv_small_micro", 50, "residential") == t.general
     assert tariff_hint(RULES, "hv_single", 5000, "commercial", lang="en") == t.general_en
