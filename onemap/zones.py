@@ -140,17 +140,11 @@ def write_readiness(
 ) -> Path:
     """Write the ``readiness`` layer, ``readiness_zones``, ``readiness_h3`` and
     ``readiness_districts`` to a GeoPackage (EPSG:4326), atomically (temp file, then rename)."""
-    import os
-    import tempfile
-
     import pyogrio
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".gpkg", prefix=f".{path.stem}-", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    try:
+    from onemap.geo.mapfile import atomic_gpkg
+
+    with atomic_gpkg(path) as tmp:
         out = layer.drop(columns=[c for c in ("group",) if c in layer])
         pyogrio.write_dataframe(out.to_crs(STORAGE_CRS), tmp, layer="readiness", driver="GPKG")
         z = zones(layer)
@@ -167,9 +161,4 @@ def write_readiness(
                 hx.to_crs(STORAGE_CRS), tmp, layer="readiness_h3", driver="GPKG"
             )
         pyogrio.write_dataframe(districts(layer), tmp, layer="readiness_districts", driver="GPKG")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return Path(path)

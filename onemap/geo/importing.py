@@ -8,9 +8,6 @@ import never damages an earlier file.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +18,7 @@ import pyogrio
 
 from onemap.errors import OnemapInputError
 from onemap.geo.layers import validate_layer
+from onemap.geo.mapfile import atomic_gpkg
 from onemap.geo.schema import LAYER_NAMES
 
 
@@ -77,11 +75,7 @@ def write_layers(
         raise OnemapInputError(
             "nothing to import: no roads, land use or power features found", file=report.source
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".gpkg", prefix=f".{out.stem}-", dir=out.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    try:
+    with atomic_gpkg(out) as tmp:
         for name in LAYER_NAMES:
             if name not in kept:
                 continue
@@ -89,10 +83,5 @@ def write_layers(
             pyogrio.write_dataframe(clean, tmp, layer=name, driver="GPKG")
             report.counts[name] = len(clean)
             report.layers.append(layer_report.to_dict())
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     report.out = str(out)
     return out

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,27 +137,44 @@ def _restore_types(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf
 
 
-def write_map(onemap: OneMap, path: str | Path) -> Path:
-    """Write ``onemap`` atomically to ``path`` (a GeoPackage). Returns the path."""
+@contextlib.contextmanager
+def atomic_gpkg(path: str | Path) -> Iterator[str]:
+    """Yield a temporary GeoPackage path beside ``path``; move it over ``path`` on success.
+
+    On any failure the temporary file is removed and ``path`` is left exactly as it was, so a
+    failed write never damages a stored map (DESIGN §1: nothing already stored is lost).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".gpkg", prefix=f".{path.stem}-", dir=path.parent)
     os.close(fd)
-    os.unlink(tmp)
+    os.unlink(tmp)  # GDAL creates the file itself
     try:
-        for name in LAYER_NAMES:
-            gdf = onemap.layers[name]
-            if len(gdf):
-                pyogrio.write_dataframe(gdf.to_crs(STORAGE_CRS), tmp, layer=name, driver="GPKG")
-        meta = {**onemap.meta, "crs_metric": onemap.crs_metric}
-        table = pd.DataFrame(
-            {"key": list(meta), "value": [json.dumps(v, ensure_ascii=False) for v in meta.values()]}
-        )
-        pyogrio.write_dataframe(table, tmp, layer=META_TABLE, driver="GPKG")
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_map(onemap: OneMap, path: str | Path) -> Path:
+    """Write ``onemap`` atomically to ``path`` (a GeoPackage). Returns the path."""
+    path = Path(path)
+    with atomic_gpkg(path) as tmp:
+        write_map_layers(onemap, tmp)
     onemap.path = path
     return path
+
+
+def write_map_layers(onemap: OneMap, target: str) -> None:
+    """Write the map's layers and its meta table into ``target`` (no atomicity of its own)."""
+    for name in LAYER_NAMES:
+        gdf = onemap.layers[name]
+        if len(gdf):
+            pyogrio.write_dataframe(gdf.to_crs(STORAGE_CRS), target, layer=name, driver="GPKG")
+    meta = {**onemap.meta, "crs_metric": onemap.crs_metric}
+    table = pd.DataFrame(
+        {"key": list(meta), "value": [json.dumps(v, ensure_ascii=False) for v in meta.values()]}
+    )
+    pyogrio.write_dataframe(table, target, layer=META_TABLE, driver="GPKG")

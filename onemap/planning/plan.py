@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import STORAGE_CRS, metric_to_lonlat
-from onemap.geo.mapfile import OneMap, write_map
+from onemap.geo.mapfile import OneMap, atomic_gpkg, write_map_layers
 from onemap.planning.beforeafter import Allocation, compare, with_sites
 from onemap.planning.siting import Method, SitingProblem, SitingSolution, gap, solve
 from onemap.readiness import ReadinessResult, connection_group, readiness
@@ -527,21 +527,14 @@ def _allocations(onemap, cg, joins, sites, demand, solution: SitingSolution, rul
 def write_plan(result: PlanResult, path: str | Path) -> Path:
     """Write ``result`` to a GeoPackage: the after map (readable by ``onemap`` commands), the plan
     layers and the ``plan_districts`` table; atomic like :func:`write_map`."""
-    import os
-
     import pyogrio
 
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}-plan.gpkg")
-    try:
-        write_map(result.after_map, tmp)
+    with atomic_gpkg(path) as tmp:
+        write_map_layers(result.after_map, tmp)
         for name, gdf in result.layers().items():
             if len(gdf):
                 pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=False)
         pyogrio.write_dataframe(result.districts, tmp, layer="plan_districts", driver="GPKG")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     result.after_map.path = path
     return path
