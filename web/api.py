@@ -31,6 +31,7 @@ from fastapi.responses import Response
 from shapely.geometry import Point
 
 from onemap.errors import OnemapInputError
+from onemap.geo.crs import parse_bbox
 from onemap.geo.schema import LAYER_NAMES, LAYERS
 from web import engine
 from web.app import ONEMAP_VERSION, AppState, get_state
@@ -49,7 +50,6 @@ from web.models import (
     ReadinessSummary,
 )
 from web.projects import project_row, store_project
-from web.spatial import parse_bbox
 
 # Endpoints every server has; make_router adds those of the library services present.
 router = APIRouter()

@@ -16,26 +16,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from onemap.errors import OnemapInputError
-
 # Decimal places of lon/lat in answers: 1e-7° is about 1 cm, far below any mapped width.
 COORD_DECIMALS = 7
 TILE_PX = 256
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """Parse ``W,S,E,N`` in degrees; OnemapInputError naming ``bbox`` when malformed."""
-    try:
-        w, s, e, n = (float(v) for v in text.split(","))
-    except ValueError:
-        raise OnemapInputError(
-            f"bbox must be W,S,E,N in degrees (four numbers), got '{text}'", field="bbox"
-        ) from None
-    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
-        raise OnemapInputError(f"bbox '{text}' is not lon/lat degrees", field="bbox")
-    if w >= e or s >= n:
-        raise OnemapInputError(f"bbox '{text}' is empty: need W < E and S < N", field="bbox")
-    return w, s, e, n
 
 
 def degrees_per_pixel(zoom: float) -> float:

@@ -53,7 +53,8 @@ def import_osm_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Import roads (with cross-sections), land use and power from OSM (导入 OSM 数据)."""
-    from onemap.geo.osm import import_osm, parse_bbox
+    from onemap.geo.crs import parse_bbox
+    from onemap.geo.osm import import_osm
 
     report = import_osm(file, out, parse_bbox(bbox) if bbox else None)
     if json_out:

@@ -15,6 +15,8 @@ from pyproj import CRS, Transformer
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 
+from onemap.errors import OnemapInputError
+
 STORAGE_CRS = "EPSG:4326"
 # CGCS2000 / 3-degree Gauss-Kruger CM 75E (EPSG:4534) … CM 135E (EPSG:4554), 3° apart.
 _GK_FIRST_EPSG, _GK_FIRST_CM, _GK_LAST_CM = 4534, 75, 135
@@ -98,3 +100,18 @@ def looks_geographic(bounds: tuple[float, float, float, float]) -> bool:
     """True when bounds fit in degrees (|x| ≤ 180, |y| ≤ 90)."""
     west, south, east, north = bounds
     return max(abs(west), abs(east)) <= 180 and max(abs(south), abs(north)) <= 90
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """Parse ``W,S,E,N`` in degrees; OnemapInputError naming ``bbox`` when malformed."""
+    try:
+        w, s, e, n = (float(v) for v in text.split(","))
+    except ValueError:
+        raise OnemapInputError(
+            f"bbox must be W,S,E,N in degrees (four numbers), got '{text}'", field="bbox"
+        ) from None
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
+        raise OnemapInputError(f"bbox '{text}' is not lon/lat degrees", field="bbox")
+    if w >= e or s >= n:
+        raise OnemapInputError(f"bbox '{text}' is empty: need W < E and S < N", field="bbox")
+    return w, s, e, n

@@ -678,17 +678,6 @@ def import_osm(
     return report
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``"W,S,E,N"`` in degrees → tuple; OnemapInputError naming ``--bbox`` otherwise."""
-    try:
-        w, s, e, n = (float(v) for v in text.split(","))
-    except ValueError:
-        raise OnemapInputError(f"expected W,S,E,N, got '{text}'", field="bbox") from None
-    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise OnemapInputError(f"'{text}' is not a W,S,E,N box in degrees", field="bbox")
-    return w, s, e, n
-
-
 def summary_rows(report: ImportReport) -> list[tuple[str, Any]]:
     """Rows for a human-readable summary of an import."""
     rows: list[tuple[str, Any]] = [(f"layer {k}", v) for k, v in report.counts.items()]
