@@ -1,4 +1,5 @@
-"""Graph cache: the corridor graph, its CSR matrices and corridor model saved beside the map.
+"""Graph cache: the corridor graph, its CSR matrices (plain and chain-contracted) and corridor
+model saved beside the map.
 
 Building the corridor graph of a city takes minutes; loading it takes a fraction of a second.
 The cache lives in a directory next to the map file, one file per map content::
@@ -50,7 +51,7 @@ SUFFIX = ".onemap-cache"
 KEEP = 3  # entries kept per map (e.g. the map before and after an edit, two rule tables)
 ENV = "ONEMAP_GRAPH_CACHE"
 # Routing modules whose code decides what the graph looks like.
-_CODE = ("corridors", "overlay", "graph", "filing", "cache")
+_CODE = ("corridors", "overlay", "graph", "filing", "contract", "cache")
 # Private per-object caches of the graph that are rebuilt on demand rather than stored.
 _TRANSIENT = ("_nx", "_trees", "_pair_index")
 _MANIFEST = "manifest.json"
@@ -183,6 +184,8 @@ def _prepare(graph: Any, rules: Any) -> None:
     for voltage in sorted(voltages):
         graph.csr(voltage, False)
         graph.csr(voltage, True)
+        graph.contracted(voltage, False)
+        graph.contracted(voltage, True)
 
 
 def _prune(directory: Path, keep: str) -> None:

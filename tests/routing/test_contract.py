@@ -1,0 +1,155 @@
+"""Degree-2 chain contraction: exact distances between kept nodes, paths that expand back into
+valid paths of the full graph of the same length (hypothesis), and the corridor graph's cached
+contraction keeping every asset and door."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import dijkstra
+
+from onemap.routing.bulk import path_from_predecessors
+from onemap.routing.contract import contract
+from onemap.routing.graph import corridor_graph
+
+SETTINGS = settings(max_examples=80, deadline=None)
+
+
+def _csr(n: int, u, v, w) -> sp.csr_matrix:
+    """Symmetric CSR with parallel edges collapsed to their minimum (as CorridorGraph.csr)."""
+    u, v, w = np.asarray(u, np.int64), np.asarray(v, np.int64), np.asarray(w, float)
+    ok = u != v
+    lo, hi, w = np.minimum(u, v)[ok], np.maximum(u, v)[ok], w[ok]
+    pair = lo * n + hi
+    order = np.lexsort((w, pair))
+    pair, w = pair[order], w[order]
+    first = np.r_[True, pair[1:] != pair[:-1]] if len(pair) else np.zeros(0, bool)
+    pair, w = pair[first], w[first]
+    lo, hi = pair // n, pair % n
+    return sp.csr_matrix((np.r_[w, w], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n, n))
+
+
+@st.composite
+def chain_graphs(draw):
+    """A small base graph whose edges are subdivided into chains, plus dead ends, lone nodes
+    and rings of chain nodes; some nodes marked as kept (sources/targets)."""
+    n_base = draw(st.integers(1, 7))
+    weight = st.floats(0.01, 50.0, allow_nan=False)
+    base = draw(
+        st.lists(
+            st.tuples(st.integers(0, n_base - 1), st.integers(0, n_base - 1)),
+            max_size=12,
+        )
+    )
+    u, v, w = [], [], []
+    n = n_base
+    for a, b in base:
+        inner = draw(st.integers(0, 5))
+        ids = [a, *range(n, n + inner), b]
+        n += inner
+        for x, y in itertools.pairwise(ids):
+            u.append(x)
+            v.append(y)
+            w.append(draw(weight))
+    for _ in range(draw(st.integers(0, 3))):  # dead-end spurs
+        at = draw(st.integers(0, n - 1))
+        inner = draw(st.integers(1, 4))
+        ids = [at, *range(n, n + inner)]
+        n += inner
+        for x, y in itertools.pairwise(ids):
+            u.append(x)
+            v.append(y)
+            w.append(draw(weight))
+    if draw(st.booleans()):  # a ring of degree-2 nodes that touches nothing else
+        ring = list(range(n, n + draw(st.integers(3, 5))))
+        n += len(ring)
+        for x, y in zip(ring, ring[1:] + ring[:1], strict=True):
+            u.append(x)
+            v.append(y)
+            w.append(draw(weight))
+    n += draw(st.integers(0, 2))  # isolated nodes
+    keep = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    if not keep.any():
+        keep[draw(st.integers(0, n - 1))] = True
+    return _csr(n, u, v, w), keep
+
+
+@SETTINGS
+@given(chain_graphs())
+def test_distances_between_kept_nodes_are_those_of_the_full_graph(case):
+    csr, keep = case
+    con = contract(csr, keep)
+    nodes = np.flatnonzero(keep)
+    assert (con.row[nodes] >= 0).all()  # every node asked for is kept
+    assert (con.kept[con.row[nodes]] == nodes).all()
+    full = dijkstra(csr, directed=True, indices=nodes)[:, nodes]
+    small = dijkstra(con.csr, directed=True, indices=con.row[nodes])[:, con.row[nodes]]
+    assert np.array_equal(np.isfinite(full), np.isfinite(small))
+    np.testing.assert_allclose(small[np.isfinite(small)], full[np.isfinite(full)], rtol=1e-12)
+    assert con.n_rows <= csr.shape[0]
+
+
+@SETTINGS
+@given(chain_graphs(), st.data())
+def test_expanded_paths_are_full_graph_paths_of_the_same_length(case, data):
+    csr, keep = case
+    con = contract(csr, keep)
+    nodes = np.flatnonzero(keep)
+    sources = data.draw(st.lists(st.sampled_from(nodes.tolist()), min_size=1, max_size=3))
+    dist, pred, _ = dijkstra(
+        con.csr,
+        directed=True,
+        indices=con.row[sources],
+        min_only=True,
+        return_predecessors=True,
+    )
+    dense = csr.toarray()
+    for target in nodes:
+        r = int(con.row[target])
+        if not np.isfinite(dist[r]):
+            continue
+        path = con.expand(path_from_predecessors(pred, r))
+        assert path[0] in sources and path[-1] == target
+        steps = dense[path[:-1], path[1:]]
+        assert (steps > 0).all()  # consecutive nodes are joined in the full graph
+        assert steps.sum() == pytest.approx(dist[r], rel=1e-12, abs=1e-12)
+
+
+def test_expand_refuses_rows_that_are_not_joined():
+    # a path 0-1-2-3 with 1, 2 chain nodes, and an isolated kept node 4
+    csr = _csr(5, [0, 1, 2], [1, 2, 3], [1.0, 2.0, 3.0])
+    con = contract(csr, np.array([0, 3, 4]))
+    assert con.expand(con.row[[0, 3]]) == [0, 1, 2, 3]
+    assert con.expand(con.row[[3, 0]]) == [3, 2, 1, 0]
+    assert con.expand(con.row[[4]]) == [4]
+    with pytest.raises(ValueError):
+        con.expand(con.row[[0, 4]])
+
+
+def test_parallel_chains_keep_the_shorter_one():
+    # two chains between the junctions 0 and 1: 0-2-1 (length 5) and 0-3-1 (length 3)
+    csr = _csr(4, [0, 2, 0, 3], [2, 1, 3, 1], [2.0, 3.0, 1.0, 2.0])
+    con = contract(csr, np.array([0, 1]))
+    assert con.csr[con.row[0], con.row[1]] == pytest.approx(3.0)
+    assert con.expand(con.row[[0, 1]]) == [0, 3, 1]
+
+
+def test_corridor_graph_contraction_keeps_assets_and_doors(demo_map):
+    cg = corridor_graph(demo_map)
+    for filing in (False, True):
+        con = cg.contracted(0.4, filing)
+        assert con is cg.contracted(0.4, filing)  # cached
+        assert (con.rows_of(cg.asset_node.to_numpy()) >= 0).all()
+        assert (con.rows_of(cg.parcel_node.to_numpy()) >= 0).all()
+        full = cg.csr(0.4, filing)[0]
+        assert con.n_rows < full.shape[0]
+        doors = cg.parcel_node.to_numpy()[:20]
+        d_full = dijkstra(full, indices=doors, limit=800.0)[:, doors]
+        d_con = dijkstra(con.csr, indices=con.rows_of(doors), limit=800.0)[:, con.rows_of(doors)]
+        assert np.array_equal(np.isfinite(d_full), np.isfinite(d_con))
+        np.testing.assert_allclose(d_con[np.isfinite(d_con)], d_full[np.isfinite(d_full)])
