@@ -64,6 +64,21 @@ class Nearest:
             self._last = (key, np.asarray(self.run_pass(self.pass_rows[key])[2]))
         return self._last[1]
 
+    def relabel(self, name_of_row: np.ndarray, row_of_name: np.ndarray) -> Nearest:
+        """The same result with rows renamed (e.g. contracted rows to graph nodes):
+        ``source_row`` and ``pass_rows`` become names; :meth:`pred_of` maps a pass's source
+        names back to rows and still returns predecessors over the rows it ran on."""
+        run = self.run_pass
+        src = self.source_row
+        return Nearest(
+            dist=self.dist,
+            source_row=np.where(src >= 0, name_of_row[np.maximum(src, 0)], -1),
+            pass_key=self.pass_key,
+            pass_rows={k: name_of_row[v] for k, v in self.pass_rows.items()},
+            run_pass=None if run is None else (lambda names: run(row_of_name[names])),
+            passes=self.passes,
+        )
+
 
 def node_sources(
     rows: np.ndarray, headroom: np.ndarray, labels: np.ndarray | None = None

@@ -411,6 +411,10 @@ class _GroupRun:
     src_filing: _Sources | None
     position: np.ndarray  # parcel row -> index within the group
     door_rows: np.ndarray  # graph row of each parcel door of the group (-1: not attached)
+    # The chain contractions the passes ran on (None: the plain CSR); predecessors of a pass are
+    # over contracted rows, expanded back to graph nodes when a route is drawn.
+    con_full: Any = None
+    con_filing: Any = None
 
 
 @dataclass
@@ -461,7 +465,12 @@ class ReadinessResult:
         nearest = run.filing if use_filing else run.full
         src = run.src_filing if use_filing else run.src_full
         source_row = int(nearest.source_row[j])
-        rows = run.net.path_rows(nearest.pred_of(j), int(run.door_rows[j]))
+        con = run.con_filing if use_filing else run.con_full
+        door = int(run.door_rows[j])
+        if con is None:
+            rows = run.net.path_rows(nearest.pred_of(j), door)
+        else:
+            rows = con.expand(run.net.path_rows(nearest.pred_of(j), int(con.row[door])))
         return run.net.geometry(rows, head=src.leads.get(source_row))
 
 
@@ -572,29 +581,46 @@ def _bulk_group(onemap, rules, group, category, load, fc, cols, idx) -> tuple[_G
 
     def solve(src: _Sources, filing: bool):
         lim = min(limit, rules.filing.limit_m(voltage)) if filing else limit
-        run = net.passer(filing, lim, src.offsets)
+        con = _contraction(net, src, filing)
         h = src.headroom(pts)
+        if con is None:
+            rows, targets, n_rows = src.rows, tgt_rows, net.n_rows
+            run = net.passer(filing, lim, src.offsets)
+
+            def limited(rows: np.ndarray, cut: float):
+                return net.passer(filing, min(cut, lim), src.offsets)(rows)
+
+        else:
+            # Sources and doors are kept nodes: the same distances on about half the rows.
+            rows, targets, n_rows = con.rows_of(src.rows), con.rows_of(tgt_rows), con.n_rows
+            run = _contracted_pass(con, lim)
+
+            def limited(rows: np.ndarray, cut: float):
+                return _contracted_pass(con, min(cut, lim))(rows)
+
         if group == "dual":
             labels = pts["label"].to_numpy(dtype=object)[src.point]
-            return nearest_pair(run, src.rows, h, labels, tgt_rows, load, net.n_rows)
+            res = nearest_pair(run, rows, h, labels, targets, load, n_rows)
+        else:
+            res = nearest_feasible(
+                run,
+                rows,
+                h,
+                targets,
+                load,
+                bands,
+                n_rows,
+                limit_pass=limited,
+                initial_slices=INITIAL_SLICES[group],
+            )
+        if con is None:
+            return res, None
+        if isinstance(res, Pair):
+            return Pair(_on_graph(res.first, con), _on_graph(res.second, con)), con
+        return _on_graph(res, con), con
 
-        def limited(rows: np.ndarray, cut: float):
-            return net.passer(filing, min(cut, lim), src.offsets)(rows)
-
-        return nearest_feasible(
-            run,
-            src.rows,
-            h,
-            tgt_rows,
-            load,
-            bands,
-            net.n_rows,
-            limit_pass=limited,
-            initial_slices=INITIAL_SLICES[group],
-        )
-
-    full = solve(src_full, False)
-    fil = solve(src_fil, True) if src_fil is not None else None
+    full, con_full = solve(src_full, False)
+    fil, con_fil = solve(src_fil, True) if src_fil is not None else (None, None)
     n_passes = _passes(full) + (_passes(fil) if fil is not None else 0)
     none = np.full(len(idx), np.inf)
     if group == "dual":
@@ -624,8 +650,39 @@ def _bulk_group(onemap, rules, group, category, load, fc, cols, idx) -> tuple[_G
     if group == "dual":
         second = _pick(pts, src_full, src_fil, f2, g2, use_fil, cls, net.n_rows)
         _fill(cols, idx, second, pts, ("second_asset_id", None, None, "second_distance_m"))
-    run = _GroupRun(net, f1, g1, src_full, src_fil, np.zeros(0, np.int64), tgt_rows)
+    run = _GroupRun(
+        net, f1, g1, src_full, src_fil, np.zeros(0, np.int64), tgt_rows, con_full, con_fil
+    )
     return run, n_passes
+
+
+def _contraction(net: _Network, src: _Sources, filing: bool):
+    """The chain-contracted CSR for a group's passes, or None where a source joins the graph
+    off its nodes (substations: an offset on an edge end that may lie inside a chain)."""
+    if src.offsets or (filing and net.filing is None):
+        return None
+    con = net.cg.contracted(net.voltage_kv, filing)
+    attached = src.rows >= 0
+    if (con.rows_of(src.rows[attached]) < 0).any():
+        return None
+    return con
+
+
+def _contracted_pass(con, limit: float):
+    """``run(rows)`` over contracted rows: one multi-source pass cut off at ``limit``."""
+    from onemap.routing.bulk import nearest_sources
+
+    def run(rows: np.ndarray):
+        dist, src, pred = nearest_sources(con.csr, rows, limit=limit)
+        return dist, np.asarray(src), pred
+
+    return run
+
+
+def _on_graph(res: Nearest, con) -> Nearest:
+    """A result over contracted rows renamed to graph nodes (sources and pass source sets);
+    ``pred_of`` still gives predecessors over contracted rows (see ``ReadinessResult.route``)."""
+    return res.relabel(con.kept, con.row)
 
 
 def _pick(pts, src_full, src_fil, full: Nearest, fil: Nearest | None, use_fil, cls, n_rows):
