@@ -11,6 +11,8 @@ Figures (each printed with its baseline and ratio):
   - one networkx single-source search per parcel on the full graph and one on the filing
     subgraph (modelled as the same cost), sampled and extrapolated to all parcels;
 
+* the same bulk pass on the plain (uncontracted) CSR, to show what the degree-2 chain
+  contraction of :mod:`onemap.routing.contract` buys;
 * preview latency p50/p95 at random parcels of the map (target ≤ 100 ms p95).
 
     .venv/bin/python -m bench.bench_readiness [--map data/demo.gpkg | --city SIZE] [--sample N]
@@ -113,6 +115,30 @@ class _Baselines:
         return total, drawn
 
 
+def _plain_csr(call):
+    """Run ``call`` with the bulk passes on the plain CSR (chain contraction switched off)."""
+    import onemap.readiness as module
+
+    saved = module._contraction
+    module._contraction = lambda *args: None
+    try:
+        return call()
+    finally:
+        module._contraction = saved
+
+
+def _contraction_note(cg, result: ReadinessResult) -> str:
+    parts = []
+    for group, run in result._runs.items():
+        if run.con_full is not None:
+            full = cg.csr(run.net.voltage_kv, False)[0]
+            parts.append(
+                f"{group}: {full.shape[0]} -> {run.con_full.n_rows} rows, "
+                f"{full.nnz // 2} -> {run.con_full.csr.nnz // 2} edges"
+            )
+    return "chain contraction " + "; ".join(parts) if parts else "no contraction"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--map", default=str(DEMO))
@@ -157,6 +183,18 @@ def main() -> None:
                 note=f"{res.passes} passes {res.passes_by_group}, counts {res.counts}",
             )
         )
+        if name == "own loads":
+            t_plain, _ = timed(lambda call=call: _plain_csr(call))
+            emit(
+                Row(
+                    "readiness bulk (own loads) vs plain CSR",
+                    t,
+                    "s",
+                    baseline=t_plain,
+                    baseline_name="the same passes on the uncontracted CSR",
+                    note=_contraction_note(cg, res),
+                )
+            )
         per, drawn = base.per_parcel(res, args.sample, rng)
         emit(
             Row(
