@@ -37,6 +37,8 @@ import numpy as np
 
 # run_pass(source_rows) -> (dist, source_row, pred), each an array over all graph rows.
 PassFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# read(pass result, target indices) -> (dist, source_row) of those targets.
+ReadFn = Callable[[tuple, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -97,6 +99,10 @@ def node_sources(
     return rows[picked], headroom[picked], lab, picked
 
 
+def _read(read: ReadFn | None, result, safe_rows: np.ndarray, at: np.ndarray):
+    return _at_targets(result, safe_rows[at]) if read is None else read(result, at)
+
+
 def _at_targets(result, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dist, src, _ = result
     d = np.asarray(dist)[targets]
@@ -119,6 +125,7 @@ def nearest_feasible(
     n_rows: int | None = None,
     limit_pass: Callable[[np.ndarray, float], tuple] | None = None,
     initial_slices: int | None = None,
+    read: ReadFn | None = None,
 ) -> Nearest:
     """Nearest source with headroom ≥ each target's kW, exact, in few multi-source passes.
 
@@ -126,6 +133,9 @@ def nearest_feasible(
     NaN headroom (never feasible). ``target_rows`` are graph rows (negative: not on the graph,
     answered with no source). ``limit_pass(rows, limit)``, when given, runs a pass with a
     smaller cut-off: refinement passes only need distances below the answer already known.
+    ``read(result, targets)``, when given, reads (distance, source row) of the targets with
+    these indices from a pass result (targets that are not rows, e.g. attached doors); then a
+    negative ``target_rows`` entry still means "not on the graph".
     See the module docstring for the slicing.
     """
     rows, h, _, _ = node_sources(np.asarray(source_rows), np.asarray(source_headroom, float))
@@ -160,7 +170,7 @@ def nearest_feasible(
         out.pass_rows[pid] = sel
         out.passes += 1
         result = run_pass(sel) if limit is None or limit_pass is None else limit_pass(sel, limit)
-        d, s = _at_targets(result, safe_targets[at])
+        d, s = _read(read, result, safe_targets, at)
         return d, s, pid
 
     # Initial slices: band edges and quantiles of the source keys between the smallest and the
@@ -263,11 +273,13 @@ def nearest_pair(
     target_rows: np.ndarray,
     target_kw: np.ndarray,
     n_rows: int | None = None,
+    read: ReadFn | None = None,
 ) -> Pair:
     """Nearest feasible source and nearest feasible source of another label, per target.
 
     One group of passes per distinct request size (exact feasible set), each with one pass over
     all feasible sources and 2·⌈log₂ L⌉ passes over label-bit halves (see module docstring).
+    ``read`` as in :func:`nearest_feasible`.
     """
     rows, h, labels, _ = node_sources(
         np.asarray(source_rows), np.asarray(source_headroom, float), np.asarray(source_labels)
@@ -303,7 +315,7 @@ def nearest_pair(
         feasible = h >= p
         if not feasible.any() or not len(tgt):
             continue
-        d1, s1 = _at_targets(run_pass(rows[feasible]), safe[tgt])
+        d1, s1 = _read(read, run_pass(rows[feasible]), safe, tgt)
         first.passes += 1
         first.pass_rows[pass_id] = rows[feasible]
         first.dist[tgt], first.source_row[tgt], first.pass_key[tgt] = d1, s1, pass_id
@@ -318,7 +330,7 @@ def nearest_pair(
                 sel = feasible & (bit == side)
                 if not sel.any():
                     continue
-                d, s = _at_targets(run_pass(rows[sel]), safe[tgt])
+                d, s = _read(read, run_pass(rows[sel]), safe, tgt)
                 second.passes += 1
                 second.pass_rows[pass_id] = rows[sel]
                 use = (s1 >= 0) & (((lab1 >> b) & 1) != side) & (d < d2)

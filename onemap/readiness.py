@@ -465,12 +465,7 @@ class ReadinessResult:
         nearest = run.filing if use_filing else run.full
         src = run.src_filing if use_filing else run.src_full
         source_row = int(nearest.source_row[j])
-        con = run.con_filing if use_filing else run.con_full
-        door = int(run.door_rows[j])
-        if con is None:
-            rows = run.net.path_rows(nearest.pred_of(j), door)
-        else:
-            rows = con.expand(run.net.path_rows(nearest.pred_of(j), int(con.row[door])))
+        rows = _route_rows(run, j, use_filing)
         return run.net.geometry(rows, head=src.leads.get(source_row))
 
 
@@ -584,23 +579,31 @@ def _bulk_group(onemap, rules, group, category, load, fc, cols, idx) -> tuple[_G
         con = _contraction(net, src, filing)
         h = src.headroom(pts)
         if con is None:
-            rows, targets, n_rows = src.rows, tgt_rows, net.n_rows
+            rows, targets, n_rows, read = src.rows, tgt_rows, net.n_rows, None
             run = net.passer(filing, lim, src.offsets)
 
             def limited(rows: np.ndarray, cut: float):
                 return net.passer(filing, min(cut, lim), src.offsets)(rows)
 
         else:
-            # Sources and doors are kept nodes: the same distances on about half the rows.
-            rows, targets, n_rows = con.rows_of(src.rows), con.rows_of(tgt_rows), con.n_rows
+            # Sources are kept rows and doors attached to them: the same distances on a
+            # fraction of the rows (onemap.routing.contract).
+            rows, n_rows = con.rows_of(src.rows), con.n_rows
+            ends, offsets = con.anchors(tgt_rows)
+            targets = ends[:, 0]  # -1: the door reaches no kept node
             run = _contracted_pass(con, lim)
 
             def limited(rows: np.ndarray, cut: float):
                 return _contracted_pass(con, min(cut, lim))(rows)
 
+            def read(result, at: np.ndarray):
+                d, s, _ = con.read(result[0], result[1], ends[at], offsets[at])
+                past = d > result[3]
+                return np.where(past, np.inf, d), np.where(past, -1, s)
+
         if group == "dual":
             labels = pts["label"].to_numpy(dtype=object)[src.point]
-            res = nearest_pair(run, rows, h, labels, targets, load, n_rows)
+            res = nearest_pair(run, rows, h, labels, targets, load, n_rows, read=read)
         else:
             res = nearest_feasible(
                 run,
@@ -612,6 +615,7 @@ def _bulk_group(onemap, rules, group, category, load, fc, cols, idx) -> tuple[_G
                 n_rows,
                 limit_pass=limited,
                 initial_slices=INITIAL_SLICES[group],
+                read=read,
             )
         if con is None:
             return res, None
@@ -656,6 +660,21 @@ def _bulk_group(onemap, rules, group, category, load, fc, cols, idx) -> tuple[_G
     return run, n_passes
 
 
+def _route_rows(run: _GroupRun, j: int, use_filing: bool) -> list[int]:
+    """Graph nodes of the chosen route of target ``j`` of a group, from its connection point
+    to the door (re-runs the one pass that answered it)."""
+    nearest = run.filing if use_filing else run.full
+    con = run.con_filing if use_filing else run.con_full
+    door = int(run.door_rows[j])
+    if con is None:
+        return run.net.path_rows(nearest.pred_of(j), door)
+    dist, source, pred, _ = nearest.run_pass(nearest.pass_rows[int(nearest.pass_key[j])])
+    ends, offsets = con.anchors(np.array([door]))
+    end = int(con.read(dist, source, ends, offsets)[2][0])
+    csr = run.net.filing if use_filing else run.net.full
+    return con.expand_to(run.net.path_rows(pred, end), door, csr)
+
+
 def _contraction(net: _Network, src: _Sources, filing: bool):
     """The chain-contracted CSR for a group's passes, or None where a source joins the graph
     off its nodes (substations: an offset on an edge end that may lie inside a chain)."""
@@ -674,7 +693,7 @@ def _contracted_pass(con, limit: float):
 
     def run(rows: np.ndarray):
         dist, src, pred = nearest_sources(con.csr, rows, limit=limit)
-        return dist, np.asarray(src), pred
+        return dist, np.asarray(src), pred, limit  # an attached door may lie past the limit
 
     return run
 

@@ -60,11 +60,8 @@ def test_routes_from_contracted_passes_are_graph_paths(demo_map):
         run = result._runs[row["group"]]
         j = int(run.position[i])
         nearest = run.filing if cls == "B" else run.full
-        con = run.con_filing if cls == "B" else run.con_full
-        assert con is not None
-        rows = con.expand(
-            run.net.path_rows(nearest.pred_of(j), int(con.row[int(run.door_rows[j])]))
-        )
+        assert (run.con_filing if cls == "B" else run.con_full) is not None
+        rows = readiness_module._route_rows(run, j, cls == "B")
         assert rows[0] == nearest.source_row[j] and rows[-1] == run.door_rows[j]
         pieces = cg.segments(rows)  # raises if two consecutive nodes are not joined
         assert float(pieces.length.sum()) == pytest.approx(row["distance_m"], abs=1e-6)

@@ -139,17 +139,53 @@ def test_parallel_chains_keep_the_shorter_one():
     assert con.expand(con.row[[0, 1]]) == [0, 3, 1]
 
 
-def test_corridor_graph_contraction_keeps_assets_and_doors(demo_map):
+@SETTINGS
+@given(chain_graphs(), st.data())
+def test_attached_nodes_read_their_full_graph_distance_and_path(case, data):
+    csr, keep = case
+    n = csr.shape[0]
+    attach = np.flatnonzero(~keep)  # every other node: on chains, dead ends, rings, alone
+    con = contract(csr, keep, attach=attach)
+    assert (con.rows_of(attach) < 0).sum() >= len(con.attach)
+    sources = data.draw(st.lists(st.sampled_from(np.flatnonzero(keep).tolist()), min_size=1))
+    dist, pred, src = dijkstra(
+        con.csr,
+        directed=True,
+        indices=con.row[sources],
+        min_only=True,
+        return_predecessors=True,
+    )
+    want = dijkstra(csr, directed=True, indices=sources, min_only=True)
+    ends, off = con.anchors(np.arange(n))
+    got, source, end = con.read(dist, src, ends, off)
+    assert np.array_equal(np.isfinite(got), np.isfinite(want))
+    np.testing.assert_allclose(got[np.isfinite(got)], want[np.isfinite(want)], rtol=1e-12)
+    dense = csr.toarray()
+    for node in np.flatnonzero(np.isfinite(got)):
+        path = con.expand_to(path_from_predecessors(pred, int(end[node])), int(node), csr)
+        assert path[0] == con.kept[source[node]] and path[-1] == node
+        steps = dense[path[:-1], path[1:]]
+        assert (steps > 0).all()
+        assert steps.sum() == pytest.approx(got[node], rel=1e-9, abs=1e-9)
+
+
+def test_corridor_graph_contraction_keeps_assets_and_attaches_doors(demo_map):
     cg = corridor_graph(demo_map)
+    assets = np.unique(cg.asset_node.to_numpy())
+    doors = cg.parcel_node.to_numpy()
     for filing in (False, True):
         con = cg.contracted(0.4, filing)
         assert con is cg.contracted(0.4, filing)  # cached
-        assert (con.rows_of(cg.asset_node.to_numpy()) >= 0).all()
-        assert (con.rows_of(cg.parcel_node.to_numpy()) >= 0).all()
+        assert (con.rows_of(assets) >= 0).all()
         full = cg.csr(0.4, filing)[0]
-        assert con.n_rows < full.shape[0]
-        doors = cg.parcel_node.to_numpy()[:20]
-        d_full = dijkstra(full, indices=doors, limit=800.0)[:, doors]
-        d_con = dijkstra(con.csr, indices=con.rows_of(doors), limit=800.0)[:, con.rows_of(doors)]
-        assert np.array_equal(np.isfinite(d_full), np.isfinite(d_con))
-        np.testing.assert_allclose(d_con[np.isfinite(d_con)], d_full[np.isfinite(d_full)])
+        assert con.n_rows < full.shape[0] / 2
+        pick = assets[::7]
+        d_full = dijkstra(full, indices=pick, min_only=True, limit=800.0)
+        dist, _, src = dijkstra(
+            con.csr, indices=con.rows_of(pick), min_only=True, return_predecessors=True
+        )
+        ends, off = con.anchors(doors)
+        got = con.read(dist, src, ends, off)[0]
+        got[got > 800.0] = np.inf
+        assert np.array_equal(np.isfinite(got), np.isfinite(d_full[doors]))
+        np.testing.assert_allclose(got[np.isfinite(got)], d_full[doors][np.isfinite(got)])
