@@ -12,13 +12,16 @@ The bulk pass (:func:`readiness`) never searches per parcel: per connection grou
 dual-source 10/20 kV, ≥ 35 kV) it runs multi-source passes over headroom slices of the connection
 points (:func:`onemap.feasibility.nearest_feasible`) on the full corridor graph and on its
 filing-eligible subgraph, reading each door's distance to the nearest feasible source. The
-preview (:func:`preview`) runs one bounded search from the site on each graph (limit = the supply
-radius), which is exact and stays within milliseconds on a city.
+preview (:func:`preview`) runs a bounded search from the site on each graph (limit = the supply
+radius), radius first (a short cut-off, widened only while it does not settle the answer) and on
+the disc of the graph the cut-off can reach: exact, and a few milliseconds on a city.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -311,6 +314,138 @@ class _Network:
         if len(dedup) == 1:
             dedup = dedup * 2
         return LineString(dedup)
+
+
+@dataclass
+class _LocalPass:
+    """A bounded search from a site on the nodes ``nodes`` (sorted graph rows; None: the whole
+    graph), with ``pred`` indexed like ``nodes``, and the distance of the rows it was asked for."""
+
+    nodes: np.ndarray | None
+    pred: np.ndarray
+    wanted: np.ndarray
+
+    def path(self, row: int) -> list[int]:
+        """Graph rows from the search's origin to ``row`` (the origin first)."""
+        from onemap.routing.bulk import path_from_predecessors
+
+        local = row if self.nodes is None else int(np.searchsorted(self.nodes, row))
+        path = np.asarray(path_from_predecessors(self.pred, local), dtype=np.int64)
+        return [int(r) for r in (path if self.nodes is None else self.nodes[path])]
+
+
+class _Scratch:
+    """Graph row -> position in a node subset, for one subset at a time (a lock guards it).
+
+    One int32 array over the whole graph, set for a subset and cleared after, makes the
+    look-up O(subset) instead of a search per row; the lock costs nothing, as the work it
+    guards holds the GIL anyway.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.index = np.full(n, -1, dtype=np.int32)
+        self.lock = threading.Lock()
+
+
+def _scratch(net: _Network) -> _Scratch:
+    store = net.__dict__
+    if "_scratch" not in store:
+        store.setdefault("_scratch", _Scratch(net.n_rows))
+    return store["_scratch"]
+
+
+def _induced(csr: Any, nodes: np.ndarray, at: np.ndarray) -> Any:
+    """The subgraph of ``csr`` on the sorted rows ``nodes`` (``at``: graph row -> position, -1
+    outside), every row keeping its neighbours in the graph's order, so that a search on it
+    visits and breaks ties exactly as on the whole graph."""
+    import scipy.sparse as sp
+
+    start = csr.indptr[nodes]
+    counts = csr.indptr[nodes + 1] - start
+    first = np.cumsum(counts) - counts
+    pos = np.repeat(start - first, counts) + np.arange(int(counts.sum()))
+    k = at[csr.indices[pos]]
+    keep = k >= 0
+    per_row = np.bincount(np.repeat(np.arange(len(nodes)), counts)[keep], minlength=len(nodes))
+    indptr = np.concatenate([[0], np.cumsum(per_row)])
+    n = len(nodes)
+    return sp.csr_matrix((csr.data[pos][keep], k[keep], indptr), shape=(n, n))
+
+
+# Above this share of the graph's nodes a bounded search runs on the whole graph: cutting the
+# subgraph out would cost more than the whole graph's set-up it saves (tuning, not policy).
+LOCAL_MAX_SHARE = 0.25
+
+
+def _local_pass(
+    net: _Network,
+    filing: bool,
+    limit: float,
+    rows: np.ndarray,
+    offsets: dict[int, float],
+    want: np.ndarray,
+) -> _LocalPass:
+    """:meth:`_Network.passer` from ``rows`` cut off at ``limit``, on the nodes it can reach;
+    ``wanted`` holds the distance of the graph rows ``want`` (inf where not reached).
+
+    A node within ``limit`` of an origin row lies within ``limit`` of it in a straight line as
+    well, because no edge is shorter than the segment between its ends (checked once per graph;
+    where it fails the whole graph is searched). Searching the induced subgraph of that disc
+    therefore gives the same distances and predecessors as the whole graph, without the whole
+    graph's per-search set-up (arrays and heap nodes for every one of its rows).
+    """
+    nodes = None
+    reach = max((limit - offsets.get(r, 0.0) for r in rows.tolist()), default=0.0)
+    if _disc_nodes(net, reach) <= LOCAL_MAX_SHARE * net.n_rows and _chord_bounded(net, filing):
+        xy = net.cg.xy
+        # A hair of slack: the straight-line test must never drop a node the search reaches.
+        balls = [
+            net.cg.nodes_within(xy[r], max(limit - offsets.get(r, 0.0), 0.0) * (1 + 1e-9) + 1e-6)
+            for r in rows.tolist()
+        ]
+        nodes = balls[0] if len(balls) == 1 else np.unique(np.concatenate(balls))
+        if len(nodes) > LOCAL_MAX_SHARE * net.n_rows:
+            nodes = None
+    if nodes is None:
+        dist, _, pred = net.passer(filing, limit, offsets)(rows)
+        return _LocalPass(None, pred, dist[want])
+    scratch = _scratch(net)
+    with scratch.lock:
+        scratch.index[nodes] = np.arange(len(nodes), dtype=np.int32)
+        try:
+            sub = _induced(net.filing if filing else net.full, nodes, scratch.index)
+            local_rows = scratch.index[rows].astype(np.int64)
+            want_at = scratch.index[want]
+        finally:
+            scratch.index[nodes] = -1
+    local_off = {
+        int(k): offsets[r] for k, r in zip(local_rows, rows.tolist(), strict=True) if r in offsets
+    }
+    local = _Network(net.cg, net.voltage_kv, sub, sub, len(nodes), None)
+    dist, _, pred = local.passer(filing, limit, local_off)(local_rows)
+    wanted = np.where(want_at >= 0, dist[np.maximum(want_at, 0)], np.inf)
+    return _LocalPass(nodes, np.asarray(pred), wanted)
+
+
+def _disc_nodes(net: _Network, radius: float) -> float:
+    """About how many nodes a disc of ``radius`` m holds (mean density over the graph's
+    bounding box); inf on graphs too small for a local search to pay (LOCAL_MIN_ROWS)."""
+    if net.n_rows < LOCAL_MIN_ROWS:
+        return np.inf
+    if "_xy_box" not in net.__dict__:
+        net.__dict__["_xy_box"] = net.cg.xy.min(axis=0), net.cg.xy.max(axis=0)
+    lo, hi = net.__dict__["_xy_box"]
+    return np.pi * radius * radius * net.n_rows / max(float(np.prod(hi - lo)), 1.0)
+
+
+def _chord_bounded(net: _Network, filing: bool) -> bool:
+    """Whether no edge of the (full or filing) CSR is shorter than its straight chord."""
+    store = net.__dict__.setdefault("_chord_bounded", {})
+    if filing not in store:
+        coo = (net.filing if filing else net.full).tocoo()
+        chord = np.hypot(*(net.cg.xy[coo.row] - net.cg.xy[coo.col]).T)
+        store[filing] = bool((coo.data >= chord - 1e-6 * np.maximum(chord, 1.0)).all())
+    return store[filing]
 
 
 def _network(onemap: OneMap, voltage_kv: float, rules: Rules) -> _Network:
@@ -879,8 +1014,10 @@ def preview(
 
     def origin(filing: bool):
         if i is not None:
-            row = int(net.parcel_rows(np.array([parcel_id]))[0])
-            return (np.array([row]), {}, None) if row >= 0 else (np.zeros(0, np.int64), {}, None)
+            row = net.cg.parcel_node.get(parcel_id)  # a hash look-up, not a reindex
+            if row is None or pd.isna(row):
+                return np.zeros(0, np.int64), {}, None
+            return np.array([int(row)]), {}, None
         rows, off, lead = net.locate(x, y, filing)
         if not len(rows) and not filing:
             raise OnemapInputError(
@@ -890,31 +1027,48 @@ def preview(
         return rows, dict(zip(rows.tolist(), off.tolist(), strict=True)), lead
 
     def search(filing: bool):
-        """Per point: distance, and what is needed to draw the route (None: no search)."""
+        """Per point: distance, and what is needed to draw the route (None: no search).
+
+        Radius first: a search cut off at ``r`` gives exact distances up to ``r``, so when the
+        nearest feasible point (dual: and the nearest on another source) lies within ``r`` it is
+        the answer of the search to the full limit; otherwise the search widens.
+        """
         if filing and net.filing is None:
             return None
         rows, offsets, lead = origin(filing)
         if not len(rows):
             return None
         lim = min(radius, rules.filing.limit_m(voltage)) if filing else radius
-        dist, _, pred = net.passer(filing, lim, offsets)(rows)
         src = _cached(
             onemap,
             f"src:{category}:{filing}:{id(rules)}",
             lambda: _Sources.of(net, pts, group, filing),
         )
-        entry_d = np.where(src.rows >= 0, dist[np.maximum(src.rows, 0)], np.inf)
-        entry_d = entry_d + src.offset_array()
         feasible = ~np.isnan(h[src.point]) & (h[src.point] >= kw)
-        entry_d = np.where(feasible, entry_d, np.inf)
-        per_point = np.full(len(pts), np.inf)
-        best_entry = np.full(len(pts), -1, dtype=np.int64)
-        order = np.argsort(entry_d, kind="stable")[::-1]  # nearest entry written last
-        per_point[src.point[order]] = entry_d[order]
-        best_entry[src.point[order]] = order
-        return per_point, best_entry, src, pred, lead
-
-    full, fil = search(False), search(True)
+        src_ok = feasible & (src.rows >= 0)
+        src_rows, src_point = src.rows[src_ok], src.point[src_ok]
+        src_off = src.offset_array()[src_ok]
+        entries = np.flatnonzero(src_ok)
+        src_xy = _cached(
+            onemap, f"src_xy:{category}:{filing}:{id(rules)}", lambda: net.cg.xy[src.rows]
+        )[src_ok]
+        gap = _straight_gap(net.cg.xy[rows], src_xy)
+        if not gap <= lim * (1 + 1e-9) + 1e-6:
+            # No feasible point within the limit even in a straight line: none by road either.
+            return np.full(len(pts), np.inf), np.full(len(pts), -1, np.int64), src, None, lead
+        for stage in _preview_stages(net, lim, gap):
+            lp = _local_pass(net, filing, stage, rows, offsets, src_rows)
+            entry_d = lp.wanted + src_off
+            per_point = np.full(len(pts), np.inf)
+            best_entry = np.full(len(pts), -1, dtype=np.int64)
+            hit = np.flatnonzero(np.isfinite(entry_d))
+            order = hit[np.argsort(entry_d[hit], kind="stable")[::-1]]  # nearest written last
+            per_point[src_point[order]] = entry_d[order]
+            best_entry[src_point[order]] = entries[order]
+            res = per_point, best_entry, src, lp, lead
+            if stage >= lim or pick(res)[2] <= stage:
+                return res
+        raise AssertionError("unreachable: the last stage is the limit")
 
     def pick(res):
         if res is None or not np.isfinite(res[0]).any():
@@ -929,6 +1083,7 @@ def preview(
         b = _argmin_headroom(other, h)
         return a, b, float(max(d[a], other[b]))
 
+    full, fil = search(False), search(True)
     a_full, b_full, d_full = pick(full)
     a_fil, b_fil, d_fil = pick(fil)
     cls = _classify(rules, voltage, np.array([radius]), np.array([d_full]), np.array([d_fil]))[0]
@@ -946,7 +1101,7 @@ def preview(
     if b is not None:
         second_route = _route_json(onemap, net, res, b, voltage, date, rules, lang)
         route_filing &= bool(second_route["filing"]["eligible"])
-    tl = timeline(rules, category, cls_s, filing_eligible=route_filing, date=date, lang=lang)
+    tl = _timeline_json(onemap, rules, category, cls_s, route_filing, date, lang)
     load_class = str(fc_row["load_class"]) if i is not None else None
     new_res = bool(fc_row["new_residential"]) if i is not None else False
     who = payer(rules, new_res)
@@ -957,7 +1112,7 @@ def preview(
         requested_kw=float(kw),
         connection_point=_point_json(pts, a, res),
         route=route,
-        timeline=tl.to_dict(),
+        timeline=tl,
         documents=documents(rules, category, lang),
         documents_note=online_note(rules, lang),
         payer=who["payer"],
@@ -972,6 +1127,85 @@ def preview(
         lang=lang,
         seconds=time.perf_counter() - t0,
     )
+
+
+# Radius-first preview search (tuning, not policy): the first cut-off is the straight-line gap
+# to the nearest feasible point times PREVIEW_SLACK (road paths are rarely longer), at least
+# PREVIEW_FIRST_M; each further stage is PREVIEW_WIDEN times longer. Graphs under
+# LOCAL_MIN_ROWS nodes are searched once, to the limit, on the whole graph.
+PREVIEW_FIRST_M = 300.0
+PREVIEW_SLACK = 1.5
+PREVIEW_WIDEN = 2.0
+LOCAL_MIN_ROWS = 50_000
+
+
+def _straight_gap(origin_xy: np.ndarray, src_xy: np.ndarray) -> float:
+    """Shortest straight line (m) from an origin to a source (inf: no source)."""
+    if not len(src_xy):
+        return np.inf
+    gaps = [np.hypot(src_xy[:, 0] - x, src_xy[:, 1] - y).min() for x, y in origin_xy]
+    return float(min(gaps))
+
+
+def _preview_stages(net: _Network, limit: float, gap: float) -> list[float]:
+    """Cut-offs of the radius-first preview search, ending at ``limit``.
+
+    A stage before the last is kept only when it settles the answer, so the stages change the
+    speed, never the answer. Stages whose disc would hold more than LOCAL_MAX_SHARE of the graph
+    give way to the limit itself (a whole-graph search).
+    """
+    stages, r = [], max(PREVIEW_FIRST_M, PREVIEW_SLACK * gap)
+    while r < limit and _disc_nodes(net, r) <= LOCAL_MAX_SHARE * net.n_rows:
+        stages.append(r)
+        r *= PREVIEW_WIDEN
+    return [*stages, limit]
+
+
+def warm_preview(onemap: OneMap, rules: Rules | None = None) -> int:
+    """Build what a first preview of each category would (graph and its CSRs from the cache,
+    forecast, connection points, node index), so a server answers its first requests as fast
+    as the rest. One preview per category at the first parcel; returns how many answered."""
+    rules = rules or map_rules(onemap)
+    parcels = onemap["landuse"]
+    if len(parcels):
+        site = parcels.geometry.iloc[0].representative_point()
+        lon, lat = float(site.x), float(site.y)
+    else:
+        west, south, east, north = onemap.bounds
+        lon, lat = (west + east) / 2, (south + north) / 2
+    answered = 0
+    for name, cat in rules.categories.items():
+        kw = min(1.0, cat.max_kw or 1.0)
+        try:
+            preview(onemap, lon, lat, kw, name, rules=rules)
+            answered += 1
+        except OnemapInputError:  # a map without the assets of this group: nothing to warm
+            continue
+        net = _network(onemap, cat.voltage_kv, rules)
+        if _disc_nodes(net, 0.0) < np.inf:  # the local search's indexes
+            for filing in (False, True) if net.filing is not None else (False,):
+                _chord_bounded(net, filing)
+            net.cg.nodes_within(net.cg.xy[0], 1.0)
+            _scratch(net)
+    return answered
+
+
+TIMELINE_CACHE_SIZE = 4096  # distinct (category, class, filing, date, language) answers kept
+
+
+def _timeline_json(onemap, rules, category, cls, filing, date, lang) -> dict[str, Any]:
+    """:func:`onemap.timeline.timeline` as JSON, computed once per distinct question: counting
+    working days on the official calendar costs a preview more than its graph search."""
+    start = date or dt.date.today()
+    store = _cached(onemap, f"timeline:{id(rules)}", dict)
+    key = (category, cls, filing, start, lang)
+    hit = store.get(key)
+    if hit is None:
+        if len(store) >= TIMELINE_CACHE_SIZE:
+            store.clear()
+        tl = timeline(rules, category, cls, filing_eligible=filing, date=start, lang=lang)
+        hit = store[key] = tl.to_dict()
+    return copy.deepcopy(hit)  # the caller owns its answer
 
 
 def _nearest_row(fc: gpd.GeoDataFrame, x: float, y: float):
@@ -1008,10 +1242,10 @@ def _check_route():
 
 def _route_json(onemap, net: _Network, res, a: int, voltage, date, rules, lang):
     """Route to point ``a`` as GeoJSON (lon/lat) with its filing verdict."""
-    _, best_entry, src, pred, lead = res
+    _, best_entry, src, search, lead = res
     entry = int(best_entry[a])
     target = int(src.rows[entry])
-    rows = net.path_rows(pred, target)  # from the site to the point
+    rows = search.path(target)  # from the site to the point
     tail = list(reversed(src.leads.get(target, [])))
     line = net.geometry(rows, head=lead, tail=tail)
     try:
