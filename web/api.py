@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+from functools import partial
 from typing import Annotated, Literal
 
+import anyio
 import numpy as np
 from fastapi import (
     APIRouter,
@@ -34,7 +36,7 @@ from onemap.errors import OnemapInputError
 from onemap.geo.crs import parse_bbox
 from onemap.geo.schema import LAYER_NAMES, LAYERS
 from web import engine
-from web.app import ONEMAP_VERSION, AppState, get_state
+from web.app import ONEMAP_VERSION, AppState, get_state, state_of
 from web.geojson import require_inside
 from web.models import (
     Category,
@@ -146,7 +148,7 @@ def _limit(state: AppState, limit: int | None) -> int:
 
 def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     """401 unless the request carries the configured bearer token."""
-    expected = get_state(request).settings.api_token
+    expected = state_of(request).settings.api_token
     scheme, _, given = (authorization or "").partition(" ")
     ok = (
         expected is not None
@@ -314,7 +316,7 @@ def check_route_file(
     )
 
 
-def preview(
+async def preview(
     state: State,
     lon: Annotated[float, Query(ge=-180, le=180)],
     lat: Annotated[float, Query(ge=-90, le=90)],
@@ -326,7 +328,8 @@ def preview(
     """Investor preview for a site: readiness class, connection point, route, steps, working
     days, earliest date, documents and payer (DESIGN §4)."""
     require_inside(Point(lon, lat), state.onemap.bounds, field="lon,lat")
-    return engine.preview_with_point(state.onemap, lon, lat, kw, category, date, _lang(lang))
+    call = partial(engine.preview_with_point, state.onemap, lon, lat, kw, category, date)
+    return await anyio.to_thread.run_sync(call, _lang(lang), limiter=state.preview_limiter)
 
 
 def readiness_summary(state: State) -> dict:

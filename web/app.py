@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from importlib.metadata import version as _dist_version
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +37,10 @@ from web.spatial import LayerIndex
 
 # From the installed distribution: robust however the `onemap` package is found.
 ONEMAP_VERSION = _dist_version("onemap")
+# Threads of one process that run previews at once (tuning, not policy): a preview is ~all
+# Python and numpy under the GIL, so a second thread only overlaps its few GIL-free moments,
+# and sixteen interleave every request and stretch the slowest ones (p95) several times.
+PREVIEW_THREADS = 2
 
 
 @dataclass
@@ -50,6 +56,11 @@ class AppState:
     indexes: dict[str, LayerIndex]
     services: engine.Services
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    # CPU-bound library calls hold the GIL: more threads than this only queue in a worse order
+    # (see PREVIEW_THREADS); requests beyond it wait their turn first come, first served.
+    preview_limiter: anyio.CapacityLimiter = field(
+        default_factory=lambda: anyio.CapacityLimiter(PREVIEW_THREADS)
+    )
     _derived: dict[str, tuple[OneMap, Any]] = field(default_factory=dict, repr=False)
     _derive_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -110,7 +121,14 @@ def build_indexes(m: OneMap, names: tuple[str, ...] = LAYER_NAMES) -> dict[str, 
     }
 
 
-def get_state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
+    """The app state of a request."""
+    return request.app.state.onemap
+
+
+async def get_state(request: Request) -> AppState:
+    """The app state as a dependency: async, so FastAPI resolves it on the event loop instead of
+    sending every request through a worker thread first."""
     return request.app.state.onemap
 
 
@@ -162,6 +180,34 @@ def create_app(map_path: str | Path | OneMap, settings: WebSettings | None = Non
         )
 
     return app
+
+
+SERVE_MAP_ENV = "ONEMAP_SERVE_MAP"
+
+
+def app_from_env() -> FastAPI:
+    """The app factory of ``onemap serve --workers N``: uvicorn calls it in every worker process.
+
+    Serves the map named by ``$ONEMAP_SERVE_MAP`` with the settings of the environment
+    (``$ONEMAP_WEB_CONFIG`` …), warmed up (:func:`warm`) before the worker accepts requests.
+    """
+    path = os.environ.get(SERVE_MAP_ENV)
+    if not path:
+        raise RuntimeError(f"${SERVE_MAP_ENV} is not set: start the server with `onemap serve`")
+    app = create_app(path, load_settings())
+    warm(app)
+    return app
+
+
+def warm(app: FastAPI) -> None:
+    """Build what the first requests would otherwise wait for: the corridor graph (from its
+    cache beside the map), the preview's networks and connection points, the asset positions."""
+    state: AppState = app.state.onemap
+    if state.services.preview:
+        from onemap.readiness import warm_preview
+
+        warm_preview(state.onemap)
+        engine.asset_positions(state.onemap)
 
 
 def _error_handlers(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry import mapping
@@ -212,14 +213,37 @@ def preview_with_point(
     return out
 
 
+_POSITION_LAYERS = (("assets", "asset_id"), ("substations", "substation_id"))
+
+
 def _asset_position(onemap: OneMap, asset_id: str | None) -> tuple[float, float] | None:
-    for layer, column in (("assets", "asset_id"), ("substations", "substation_id")):
-        gdf = onemap[layer]
-        hit = gdf.geometry[gdf[column] == asset_id]
-        if len(hit):
-            p = hit.iloc[0].representative_point()
-            return float(p.x), float(p.y)
-    return None
+    """Lon/lat of a connection point by id: its asset (first of that id), else its substation."""
+    return asset_positions(onemap).get(asset_id)
+
+
+def asset_positions(onemap: OneMap) -> dict[Any, tuple[float, float]]:
+    """Id → lon/lat (a point on the feature) of every asset and substation; an asset wins over a
+    substation of the same id, the first feature over a later one. Built once per set of layer
+    objects (a stored project replaces only ``projects``), so a preview looks its point up in a
+    dict instead of scanning the layers."""
+    layers = tuple(onemap[name] for name, _ in _POSITION_LAYERS)
+    cached = onemap.__dict__.get("_web_asset_positions")
+    if cached is None or any(a is not b for a, b in zip(cached[0], layers, strict=True)):
+        out: dict[Any, tuple[float, float]] = {}
+        for gdf, (_, column) in zip(reversed(layers), reversed(_POSITION_LAYERS), strict=True):
+            pts = shapely.point_on_surface(gdf.geometry.to_numpy())
+            x, y = shapely.get_x(pts), shapely.get_y(pts)
+            ok = np.isfinite(x) & np.isfinite(y)  # a missing geometry has no position
+            rows = zip(
+                gdf[column].to_numpy()[ok].tolist(),
+                zip(x[ok].tolist(), y[ok].tolist(), strict=True),
+                strict=True,
+            )
+            # Reversed, so the first feature of an id is written last and wins.
+            out.update(reversed(list(rows)))
+        cached = (layers, out)
+        onemap.__dict__["_web_asset_positions"] = cached  # one assignment: readers see either
+    return cached[1]
 
 
 def readiness_result(onemap: OneMap, kw: float | None = None, category: str | None = None):

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
 from onemap.cli._app import app, console, handles_errors
+from onemap.errors import OnemapInputError
 
 DEMO_MAP = Path(__file__).resolve().parents[2] / "data" / "demo.gpkg"
+# Each worker process holds the whole map and its graph: more than a few buys nothing on the
+# machines this serves (tuning, not policy).
+MAX_AUTO_WORKERS = 4
+WORKER_START_TIMEOUT_S = 120
+
+
+def default_workers(pushes_enabled: bool, cpus: int | None = None) -> int:
+    """One worker per core (at most MAX_AUTO_WORKERS); one when pushes are enabled, since a
+    pushed project changes the map of the process that stored it only."""
+    if pushes_enabled:
+        return 1
+    return max(1, min(cpus if cpus is not None else (os.cpu_count() or 1), MAX_AUTO_WORKERS))
 
 
 @app.command()
@@ -22,20 +36,60 @@ def serve(
     config: Path | None = typer.Option(
         None, "--config", help="Web config TOML (api_token, tiles, tianditu_key, limits)."
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        help="Server processes, each with its own copy of the map (default: one per core, "
+        f"at most {MAX_AUTO_WORKERS}; one when POST /api/v1/projects is enabled).",
+        show_default=False,
+    ),
 ) -> None:
     """Serve the map pages and the JSON API (启动网页服务). Ctrl-C stops it."""
     import uvicorn
 
-    from web.app import create_app
-    from web.settings import load_settings
+    from web.app import SERVE_MAP_ENV, create_app, warm
+    from web.settings import ENV_CONFIG, load_settings
 
     settings = load_settings(config)
+    pushes = settings.api_token is not None
+    n = default_workers(pushes) if workers is None else workers
+    if n < 1:
+        raise OnemapInputError(f"--workers must be at least 1, got {n}", field="workers")
+    if n > 1 and pushes:
+        raise OnemapInputError(
+            "POST /api/v1/projects changes the map of one server process only: with an API "
+            "token configured, serve with --workers 1",
+            field="workers",
+        )
+    # Built here in every case: a missing or invalid map fails now, with exit code 2, not in
+    # each worker.
     web_app = create_app(map_path, settings)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/"
-    console.print(f"一张图 onemap serving {map_path} at [bold]{url}[/] (API docs: {url}docs)")
-    if settings.api_token is None:
+    console.print(
+        f"一张图 onemap serving {map_path} at [bold]{url}[/] (API docs: {url}docs)"
+        + (f", {n} worker processes" if n > 1 else "")
+    )
+    if not pushes:
         console.print("POST /api/v1/projects is disabled: set ONEMAP_API_TOKEN to accept pushes")
     # Printed on stdout too, so scripts can read the URL.
     typer.echo(url)
-    uvicorn.run(web_app, host=host, port=port, log_level="warning")
+    if n == 1:
+        warm(web_app)
+        uvicorn.run(web_app, host=host, port=port, log_level="warning")
+        return
+    del web_app
+    # Worker processes are spawned: they find the map and the config in the environment.
+    os.environ[SERVE_MAP_ENV] = str(map_path.resolve())
+    if config is not None:
+        os.environ[ENV_CONFIG] = str(config.resolve())
+    uvicorn.run(
+        "web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=n,
+        log_level="warning",
+        # A worker loads the map and warms up before it serves: seconds on a city.
+        timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
+    )

@@ -201,7 +201,9 @@ def test_serve_command_prints_the_url_and_runs_the_app(tiny_map_path, monkeypatc
     ran = {}
     monkeypatch.setattr(uvicorn, "run", lambda a, host, port, **kw: ran.update(app=a, port=port))
     monkeypatch.delenv("ONEMAP_API_TOKEN", raising=False)
-    result = CliRunner().invoke(app, ["serve", str(tiny_map_path), "--port", "8123"])
+    result = CliRunner().invoke(
+        app, ["serve", str(tiny_map_path), "--port", "8123", "--workers", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8123/" in result.stdout
     assert ran["port"] == 8123
