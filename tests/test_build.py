@@ -102,6 +102,13 @@ def test_xinwu_builds_with_euluc_mapping_in_120e_zone(shared_data, tmp_path):
     assert m["landuse"]["landuse_code"].isin(["0701", "0902", "0901", "1001", "1401"]).any()
     area_km2 = m.metric("landuse").area.sum() / 1e6
     assert 130 < area_km2 < 150  # README: 143 km², measured in the metric CRS
+    # Widths come from the class table: OSM primary roads take the arterial section.
+    from onemap.geo.layers import cross_section_table
+
+    arterial = cross_section_table()["classes"]["arterial"]
+    roads = m["roads"]
+    primary = roads[roads["road_class"] == "arterial"]
+    assert len(primary) and (primary["motor_width_m"] == arterial["motor_width_m"]).all()
 
 
 def test_python_dash_m_runs():
