@@ -1002,7 +1002,13 @@ def preview(
     i, x, y = _site(onemap, lon, lat)
     fc = _cached(onemap, f"forecast:{id(rules)}", lambda: forecast_load(onemap, rules))
     net = _network(onemap, voltage, rules)
-    fc_row = fc.iloc[i] if i is not None else _nearest_row(fc, x, y)
+    # The forecast's columns as arrays (once per map): a row read costs a pandas Series.
+    cols = _cached(
+        onemap,
+        f"forecast_cols:{id(rules)}",
+        lambda: {c: fc[c].to_numpy() for c in FORECAST_COLUMNS},
+    )
+    fc_row = {c: v[i] for c, v in cols.items()} if i is not None else _nearest_row(fc, x, y)
     supply_class = (
         str(fc_row["supply_class"]) if fc_row is not None else rules.supply_class.order[-1]
     )
@@ -1044,44 +1050,50 @@ def preview(
             f"src:{category}:{filing}:{id(rules)}",
             lambda: _Sources.of(net, pts, group, filing),
         )
-        feasible = ~np.isnan(h[src.point]) & (h[src.point] >= kw)
-        src_ok = feasible & (src.rows >= 0)
-        src_rows, src_point = src.rows[src_ok], src.point[src_ok]
-        src_off = src.offset_array()[src_ok]
-        entries = np.flatnonzero(src_ok)
-        src_xy = _cached(
-            onemap, f"src_xy:{category}:{filing}:{id(rules)}", lambda: net.cg.xy[src.rows]
-        )[src_ok]
-        gap = _straight_gap(net.cg.xy[rows], src_xy)
+        sidx = _cached(
+            onemap,
+            f"src_index:{category}:{filing}:{id(rules)}",
+            lambda: _SourceIndex.of(net, src, h),
+        )
+        oxy = np.asarray(net.cg.xy[rows], dtype=float)
+        gap = sidx.gap(oxy, kw)
         if not gap <= lim * (1 + 1e-9) + 1e-6:
             # No feasible point within the limit even in a straight line: none by road either.
             return np.full(len(pts), np.inf), np.full(len(pts), -1, np.int64), src, None, lead
         for stage in _preview_stages(net, lim, gap):
-            lp = _local_pass(net, filing, stage, rows, offsets, src_rows)
-            entry_d = lp.wanted + src_off
+            # Only feasible entries within the cut-off in a straight line can be reached.
+            reach = [max(stage - offsets.get(r, 0.0), 0.0) for r in rows.tolist()]
+            cand = sidx.near(oxy, reach, kw)
+            lp = _local_pass(net, filing, stage, rows, offsets, sidx.rows[cand])
+            entry_d = lp.wanted + sidx.off[cand]
             per_point = np.full(len(pts), np.inf)
             best_entry = np.full(len(pts), -1, dtype=np.int64)
             hit = np.flatnonzero(np.isfinite(entry_d))
             order = hit[np.argsort(entry_d[hit], kind="stable")[::-1]]  # nearest written last
-            per_point[src_point[order]] = entry_d[order]
-            best_entry[src_point[order]] = entries[order]
+            per_point[sidx.point[cand[order]]] = entry_d[order]
+            best_entry[sidx.point[cand[order]]] = sidx.entry[cand[order]]
             res = per_point, best_entry, src, lp, lead
             if stage >= lim or pick(res)[2] <= stage:
                 return res
         raise AssertionError("unreachable: the last stage is the limit")
 
     def pick(res):
-        if res is None or not np.isfinite(res[0]).any():
+        """Nearest feasible point (dual: and the nearest on another source), over the points
+        reached only: the same choice as over every point, at the cost of the few reached."""
+        if res is None:
             return None, None, np.inf
         d = res[0]
-        a = _argmin_headroom(d, h)
+        reached = np.flatnonzero(np.isfinite(d))
+        if not len(reached):
+            return None, None, np.inf
+        a = int(reached[_argmin_headroom(d[reached], h[reached])])
         if group != "dual":
             return a, None, float(d[a])
-        other = np.where(labels != labels[a], d, np.inf)
-        if not np.isfinite(other).any():
+        other = reached[labels[reached] != labels[a]]
+        if not len(other):
             return a, None, np.inf
-        b = _argmin_headroom(other, h)
-        return a, b, float(max(d[a], other[b]))
+        b = int(other[_argmin_headroom(d[other], h[other])])
+        return a, b, float(max(d[a], d[b]))
 
     full, fil = search(False), search(True)
     a_full, b_full, d_full = pick(full)
@@ -1139,12 +1151,65 @@ PREVIEW_WIDEN = 2.0
 LOCAL_MIN_ROWS = 50_000
 
 
-def _straight_gap(origin_xy: np.ndarray, src_xy: np.ndarray) -> float:
-    """Shortest straight line (m) from an origin to a source (inf: no source)."""
-    if not len(src_xy):
-        return np.inf
-    gaps = [np.hypot(src_xy[:, 0] - x, src_xy[:, 1] - y).min() for x, y in origin_xy]
-    return float(min(gaps))
+GAP_NEIGHBOURS = 32  # sources looked at first for the nearest feasible one (tuning)
+
+
+@dataclass
+class _SourceIndex:
+    """The entries of :class:`_Sources` that are graph rows with a known headroom, in their
+    order, with a KD-tree of their rows' coordinates: a preview reads only the entries near it."""
+
+    entry: np.ndarray  # index into _Sources.rows
+    rows: np.ndarray
+    point: np.ndarray
+    h: np.ndarray  # headroom (kW) of the entry's point
+    off: np.ndarray  # offset (m) of the entry
+    xy: np.ndarray
+    tree: Any
+
+    @classmethod
+    def of(cls, net: _Network, src: _Sources, headroom_kw: np.ndarray) -> _SourceIndex:
+        from scipy.spatial import cKDTree
+
+        h = headroom_kw[src.point]
+        entry = np.flatnonzero((src.rows >= 0) & ~np.isnan(h))
+        xy = np.asarray(net.cg.xy[src.rows[entry]], dtype=float).reshape(-1, 2)
+        tree = cKDTree(xy) if len(entry) else None
+        off = src.offset_array()[entry]
+        return cls(entry, src.rows[entry], src.point[entry], h[entry], off, xy, tree)
+
+    def gap(self, origin_xy: np.ndarray, kw: float) -> float:
+        """Shortest straight line (m) from an origin to a feasible entry (inf: none)."""
+        if self.tree is None:
+            return np.inf
+        k = min(GAP_NEIGHBOURS, len(self.entry))
+        d, j = self.tree.query(origin_xy, k=k)
+        d, j = d.reshape(len(origin_xy), -1), j.reshape(len(origin_xy), -1)
+        ok = self.h[j] >= kw
+        if ok.any(axis=1).all():  # every origin's nearest feasible entry is among its k
+            return _straight_gap(d[ok])
+        feasible = self.xy[self.h >= kw]
+        if not len(feasible):
+            return np.inf
+        return _straight_gap(np.concatenate([np.hypot(*(feasible - p).T) for p in origin_xy]))
+
+    def near(self, origin_xy: np.ndarray, radii: list[float], kw: float) -> np.ndarray:
+        """Positions (ascending) of the feasible entries within ``radii`` of the origins."""
+        if self.tree is None:
+            return np.zeros(0, np.int64)
+        # The same hair of slack as the node discs: never drop an entry the search reaches.
+        found = [
+            np.asarray(self.tree.query_ball_point(p, r * (1 + 1e-9) + 1e-6), dtype=np.int64)
+            for p, r in zip(origin_xy, radii, strict=True)
+        ]
+        idx = found[0] if len(found) == 1 else np.concatenate(found)
+        idx = np.unique(idx)
+        return idx[self.h[idx] >= kw]
+
+
+def _straight_gap(distances: np.ndarray) -> float:
+    """The shortest of some straight-line distances (m)."""
+    return float(distances.min()) if len(distances) else np.inf
 
 
 def _preview_stages(net: _Network, limit: float, gap: float) -> list[float]:
@@ -1206,6 +1271,9 @@ def _timeline_json(onemap, rules, category, cls, filing, date, lang) -> dict[str
         tl = timeline(rules, category, cls, filing_eligible=filing, date=start, lang=lang)
         hit = store[key] = tl.to_dict()
     return copy.deepcopy(hit)  # the caller owns its answer
+
+
+FORECAST_COLUMNS = ("supply_class", "parcel_id", "load_class", "new_residential")
 
 
 def _nearest_row(fc: gpd.GeoDataFrame, x: float, y: float):

@@ -34,9 +34,11 @@ CATEGORIES = {
 @contextmanager
 def whole_graph():
     """The reference: one search per graph to the limit over the whole graph, never skipped."""
+    every_feasible = lambda self, origin_xy, radii, kw: np.flatnonzero(self.h >= kw)  # noqa: E731
     with (
         mock.patch.object(readiness, "LOCAL_MIN_ROWS", 10**12),
         mock.patch.object(readiness, "_straight_gap", lambda *a: 0.0),
+        mock.patch.object(readiness._SourceIndex, "near", every_feasible),
     ):
         yield
 
