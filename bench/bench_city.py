@@ -507,8 +507,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=16)
     # One server process by default: the load generator runs on the same 2 cores, and a second
-    # worker only takes CPU from it (measured: 2 workers 189 req/s, p95 114 ms; 1 worker
-    # 226 req/s, p95 87 ms, same session). On a machine of its own a server uses one per core.
+    # worker takes CPU from it and gets an uneven share of the 16 kept-alive connections
+    # (measured in one session: 2 workers 320 req/s, p50 32 ms but p95 148 ms; 1 worker
+    # 282 req/s, p50 55 ms, p95 77 ms). A server on a machine of its own uses one per core.
     ap.add_argument("--workers", type=int, default=1, help="onemap serve worker processes")
     ap.add_argument("--probe", choices=("cold", "cached"), help=argparse.SUPPRESS)
     ap.add_argument("--map", type=Path, help=argparse.SUPPRESS)
