@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from onemap.errors import OnemapInputError
 
@@ -55,6 +56,19 @@ def handles_errors(func: Callable) -> Callable:
             raise typer.Exit(EXIT_INTERNAL) from exc
 
     return wrapper
+
+
+def progress_bar(label: str, json_out: bool) -> Progress:
+    """A transient progress bar on stderr for long work; hidden under --json when not a tty."""
+    return Progress(
+        TextColumn(f"[bold]{label}[/] {{task.description}}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=json_out and not console.is_terminal,
+    )
 
 
 def parse_lonlat(text: str, field: str) -> tuple[float, float]:

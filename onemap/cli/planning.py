@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors
+from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors, progress_bar
 from onemap.errors import OnemapInputError
 
 RulesOption = typer.Option(None, "--rules", help="Rule table id or TOML path.")
@@ -30,18 +29,6 @@ def parse_ks(text: str) -> list[int]:
             f"the number of new substations must be ≥ 1, got {bad[0]}", field="new_substations"
         )
     return ks
-
-
-def _progress_bar(json_out: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]plan[/] {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=json_out and not console.is_terminal,
-    )
 
 
 @app.command("plan")
@@ -76,7 +63,7 @@ def plan_cmd(
         raise OnemapInputError("candidate file not found", file=str(candidates))
     table_rules = load_rules(rules) if rules else load_rules()
     onemap = read_map(map_path)
-    with _progress_bar(json_out) as bar:
+    with progress_bar("plan", json_out) as bar:
         task = bar.add_task("…", total=None)
 
         def progress(what: str, done: int, total: int) -> None:

@@ -6,10 +6,17 @@ import datetime as dt
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors, parse_lonlat
+from onemap.cli._app import (
+    JsonOption,
+    app,
+    console,
+    emit_json,
+    handles_errors,
+    parse_lonlat,
+    progress_bar,
+)
 from onemap.errors import OnemapInputError
 
 _GROUP_NAMES = {
@@ -125,15 +132,7 @@ def readiness_cmd(
     if category is not None:
         check_request(load_rules(), kw, category)
     onemap = read_map(map_path)
-    with Progress(
-        TextColumn("[bold]readiness[/] {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=json_out and not console.is_terminal,
-    ) as bar:
+    with progress_bar("readiness", json_out) as bar:
         task = bar.add_task("…", total=None)
 
         def progress(what: str, done: int, total: int) -> None:
