@@ -102,7 +102,7 @@ def hypothetical_layers(
                     "feeder_id": fid,
                     "substation_id": alloc.substation_id,
                     "voltage_kv": sub.new_feeder_kv,
-                    "capacity_mva": max(sub.new_feeder_mva, kva[bundle == b].max() / 1000.0),
+                    "capacity_mva": max(sub.new_feeder_mva, kva[bundle == b].max() / _KVA_PER_MVA),
                     "peak_load_mva": 0.0,
                     "name": f"规划10kV出线 {fid}（方案）",
                     "status": "existing",
