@@ -232,36 +232,13 @@ def bench_readiness(m, cg, rules, sample: int, rng) -> None:
 def bench_routes(m, cg, n_pairs: int, n_routes: int, rng) -> None:
     import networkx as nx
 
-    from bench.bench_routing import naive_overlay, random_walks
+    from bench.bench_routing import random_walks, time_check_route
     from onemap.errors import OnemapInputError
     from onemap.geo.crs import metric_to_lonlat
-    from onemap.routing import best_route, check_route
-    from onemap.routing.graph import corridor_model
+    from onemap.routing import best_route
 
     routes = random_walks(cg, n_routes, rng)
-    model, _ = corridor_model(m)
-    polys = np.asarray(model.polygons.geometry.values, dtype=object)
-    check_route(m, routes[0], 0.4)
-    ours, base = [], []
-    for r in routes:
-        t, _ = timed(lambda r=r: check_route(m, r, 0.4))
-        ours.append(t)
-        t, _ = timed(lambda r=r: naive_overlay(polys, r))
-        base.append(t)
-    p, b = percentiles(ours), percentiles(base)
-    for q in (50, 95):
-        emit(
-            Row(
-                f"check_route_p{q}",
-                p[q],
-                "ms",
-                baseline=b[q],
-                baseline_name="unindexed overlay",
-                target="<= 30 ms" if q == 95 else None,
-                met=p[q] <= 30.0 if q == 95 else None,
-                note=f"{len(routes)} routes of 1 km on the city" if q == 50 else "",
-            )
-        )
+    time_check_route(m, routes, "check_route_p{q}", f"{len(routes)} routes of 1 km on the city")
 
     # Origins at parcel doors (where a connection leaves the parcel; a large parcel's centre
     # may lie beyond reach of every corridor), destinations at assets within 1.5 km.
