@@ -171,11 +171,11 @@ def _labels(onemap: OneMap, pts: pd.DataFrame) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------
-# caches per map (follow the layers: replace_layer() swaps the object, so ids change)
+# caches per map (follow the layers: replace_layer() gives a layer a new token)
 
 
 def _cache_key(onemap: OneMap) -> tuple[int, ...]:
-    return tuple(id(onemap.layers[n]) for n in sorted(onemap.layers))
+    return onemap.tokens()
 
 
 def _cached(onemap: OneMap, name: str, build: Callable[[], Any]) -> Any:

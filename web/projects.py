@@ -65,7 +65,12 @@ def with_project(onemap: OneMap, row: gpd.GeoDataFrame) -> OneMap:
     parts = [existing, row] if len(existing) else [row]
     projects = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=STORAGE_CRS)
     # Share the other layers and their cached projections; only `projects` is new.
-    new = dataclasses.replace(onemap, layers=dict(onemap.layers), _metric=dict(onemap._metric))
+    new = dataclasses.replace(
+        onemap,
+        layers=dict(onemap.layers),
+        _metric=dict(onemap._metric),
+        _tokens=dict(onemap._tokens),  # unchanged layers keep their tokens (and caches)
+    )
     new.replace_layer("projects", projects)
     return new
 

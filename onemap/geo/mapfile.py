@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -27,6 +28,8 @@ from onemap.geo.crs import STORAGE_CRS
 from onemap.geo.schema import LAYER_NAMES, LAYERS
 
 META_TABLE = "onemap_meta"
+# Layer tokens: a process-wide counter, so a token is never reused (unlike id() of a freed frame).
+_LAYER_TOKENS = itertools.count(1)
 
 
 def empty_layer(name: str) -> gpd.GeoDataFrame:
@@ -50,10 +53,22 @@ class OneMap:
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     _metric: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+    # One token per layer object; caches key on tokens, so replace_layer() invalidates them.
+    _tokens: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for name in LAYER_NAMES:
             self.layers.setdefault(name, empty_layer(name))
+        for name in self.layers:
+            self._tokens.setdefault(name, next(_LAYER_TOKENS))
+
+    def tokens(self, names: tuple[str, ...] | None = None) -> tuple[int, ...]:
+        """Tokens of the given layers (all by default): equal tokens mean the same layer objects.
+
+        Caches key on these. A token changes when :meth:`replace_layer` swaps a layer and is never
+        reused; edits made in place to a layer's frame are not noticed.
+        """
+        return tuple(self._tokens[n] for n in (names or sorted(self.layers)))
 
     def __getitem__(self, name: str) -> gpd.GeoDataFrame:
         if name not in self.layers:
@@ -70,6 +85,7 @@ class OneMap:
         """Swap a layer in memory and drop its cached projection."""
         self.layers[name] = gdf
         self._metric.pop(name, None)
+        self._tokens[name] = next(_LAYER_TOKENS)
 
     @property
     def synthetic(self) -> bool:
@@ -80,9 +96,9 @@ class OneMap:
         """Lon/lat bounds over all non-empty layers.
 
         Computed once per set of layer objects (every preview asks; on a city it costs ~7 ms):
-        like the projections, it follows :meth:`replace_layer`, not edits made in place.
+        like the projections, it follows :meth:`replace_layer` (layer tokens), not in-place edits.
         """
-        key = tuple(id(g) for g in self.layers.values())
+        key = self.tokens()
         memo = self.__dict__.get("_bounds")
         if memo is None or memo[0] != key:
             frames = [g for g in self.layers.values() if len(g)]
@@ -94,10 +110,10 @@ class OneMap:
     def counts(self) -> dict[str, int]:
         return {name: len(gdf) for name, gdf in self.layers.items()}
 
-    def content_hash(self) -> str:
-        """A hash of the map's layers, to key caches that must follow the map's content."""
+    def content_hash(self, names: tuple[str, ...] = LAYER_NAMES) -> str:
+        """A hash of the map's layers (all, or ``names``), to key caches that follow content."""
         h = hashlib.sha256(self.crs_metric.encode())
-        for name in LAYER_NAMES:
+        for name in names:
             gdf = self.layers[name]
             h.update(name.encode())
             h.update(pd.util.hash_pandas_object(gdf.drop(columns="geometry"), index=False).values)

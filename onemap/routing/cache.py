@@ -7,8 +7,9 @@ The cache lives in a directory next to the map file, one file per map content::
     city.gpkg
     city.gpkg.onemap-cache/<content-hash>-<rules-hash>-<code-hash>/   (manifest.json, *.npy)
 
-The key is :meth:`OneMap.content_hash` (every layer's attributes and geometry), a digest of the
-rule table (the filing rules shape the graph) and a digest of the routing code that builds it, so
+The key is :meth:`OneMap.content_hash` of the graph's layers (roads, ducts, landuse, assets: their
+attributes and geometry), a digest of the rule table (the filing rules shape the graph) and a
+digest of the routing code that builds it, so
 an edited map, another rule table or a changed builder never reads a stale graph: the key simply
 differs and the graph is rebuilt and saved under the new key. A few recent entries are kept per
 map; older ones are removed when a new one is saved.
@@ -89,15 +90,18 @@ def _rules_digest(rules: Any) -> str:
 
 
 def content_hash(onemap: Any) -> str:
-    """The map's content hash, computed once per set of layer objects.
+    """Hash of the layers the corridor graph is built from, computed once per set of layers.
 
-    Like the in-memory caches, this follows :meth:`OneMap.replace_layer` (which swaps the layer
-    object); a layer edited in place is not noticed until the map is written and read again.
+    Only those layers count, so a pushed project or an edited feeder load keeps the cached
+    graph. Like the in-memory caches, this follows :meth:`OneMap.replace_layer` (layer tokens);
+    a layer edited in place is not noticed until the map is written and read again.
     """
-    ids = tuple(id(onemap.layers[name]) for name in sorted(onemap.layers))
+    from onemap.routing.graph import GRAPH_LAYERS
+
+    tokens = onemap.tokens(GRAPH_LAYERS)
     memo = onemap.__dict__.get("_content_hash")
-    if memo is None or memo[0] != ids:
-        memo = (ids, onemap.content_hash())
+    if memo is None or memo[0] != tokens:
+        memo = (tokens, onemap.content_hash(GRAPH_LAYERS))
         onemap.__dict__["_content_hash"] = memo
     return memo[1]
 

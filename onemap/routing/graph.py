@@ -71,17 +71,18 @@ def rules_for(onemap, rules: Rules | str | None = None) -> Rules:
 
 _CACHE: dict[tuple, tuple[weakref.ref, Any]] = {}
 _LOCK = threading.Lock()
-_LAYERS = ("roads", "ducts", "landuse", "assets")
+# The layers the corridor graph is built from; nothing else invalidates it.
+GRAPH_LAYERS = ("roads", "ducts", "landuse", "assets")
 
 
 def _cached(onemap, rules: Rules, kind: str, build: Callable[[], Any]) -> Any:
-    # Keyed on the map object and the identity of the layers it is built from: replace_layer()
-    # swaps a layer object, so an edited map gets a new graph; a second map never shares one.
+    # Keyed on the map object and the tokens of the layers it is built from: replace_layer()
+    # gives a layer a new token, so an edited map gets a new graph; a second map never shares one.
     sig = (
         kind,
         id(onemap),
         id(rules),
-        tuple(id(onemap.layers.get(name)) for name in _LAYERS),
+        onemap.tokens(GRAPH_LAYERS),
     )
     with _LOCK:
         hit = _CACHE.get(sig)
