@@ -29,13 +29,14 @@ demo: setup
 	$(BIN)/onemap info var/demo.gpkg
 	$(BIN)/onemap serve var/demo.gpkg
 
-test: setup
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: setup lint
 	$(BIN)/pytest -q -n 2
 
+# Style, and the layers contract: dependencies point inward (pyproject [tool.importlinter]).
 lint: setup
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 serve: setup
 	$(BIN)/onemap serve $(MAP)

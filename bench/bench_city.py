@@ -67,9 +67,9 @@ def _process_age_s() -> float:
 def probe(kind: str, map_path: Path) -> dict:
     """One start in this (fresh) process: ``cold`` builds the graph and runs bulk readiness,
     ``cached`` loads the graph from the cache. Returns timings and peak RSS."""
+    from onemap.connection.bulk import readiness
     from onemap.geo.mapfile import read_map
-    from onemap.readiness import readiness
-    from onemap.routing.graph import corridor_graph
+    from onemap.routing.build import corridor_graph
 
     out: dict = {"imports_s": _process_age_s()}
     t_read, m = timed(lambda: read_map(map_path))
@@ -186,7 +186,7 @@ def bench_start(map_path: Path, repeats: int) -> dict:
 
 def bench_readiness(m, cg, rules, sample: int, rng) -> None:
     from bench.bench_readiness import _Baselines
-    from onemap.readiness import readiness
+    from onemap.connection.bulk import readiness
 
     t_first, res = timed(lambda: readiness(m))
     t_warm, res = timed(lambda: readiness(m))
@@ -300,7 +300,7 @@ def bench_pandana(m, cg, rules) -> None:
         return
     import pandas as pd
 
-    from onemap.readiness import connection_points
+    from onemap.connection.points import connection_points
     from onemap.routing.bulk import nearest_sources
 
     csr, _ = cg.csr(0.4, False)
@@ -502,10 +502,11 @@ def main(argv: list[str] | None = None) -> None:
         bench_start(map_path, args.repeats)
 
     from onemap.geo.mapfile import read_map
-    from onemap.routing.graph import corridor_graph, rules_for
+    from onemap.routing.build import corridor_graph
+    from onemap.rules import resolve_rules
 
     m = read_map(map_path)
-    rules = rules_for(m)
+    rules = resolve_rules(m)
     t_graph, cg = timed(lambda: corridor_graph(m, rules))
     print(f"{m.counts()}; graph {cg.n_edges} edges ready in {t_graph:.1f} s", flush=True)
     if "readiness" not in skip:

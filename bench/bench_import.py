@@ -35,7 +35,7 @@ def _rss_mib() -> float:
 def _child(mode: str, path: str) -> dict:
     """Run one measurement in this process; return seconds and memory figures."""
     if mode == "import":
-        from onemap.geo.osm import import_osm
+        from onemap.geo.importers.osm import import_osm
 
         before = _rss_mib()
         with tempfile.TemporaryDirectory() as tmp:

@@ -28,9 +28,12 @@ import networkx as nx
 import numpy as np
 
 from bench._harness import Row, emit, percentiles, timed
+from onemap.connection.bulk import readiness
+from onemap.connection.points import connection_points
+from onemap.connection.results import ReadinessResult
+from onemap.connection.site_preview import preview
 from onemap.geo.crs import metric_to_lonlat
 from onemap.geo.mapfile import OneMap, read_map
-from onemap.readiness import ReadinessResult, connection_points, preview, readiness
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo.gpkg"
 
@@ -117,7 +120,7 @@ class _Baselines:
 
 def _plain_csr(call):
     """Run ``call`` with the bulk passes on the plain CSR (chain contraction switched off)."""
-    import onemap.readiness as module
+    import onemap.connection.bulk as module
 
     saved = module._contraction
     module._contraction = lambda *args: None
@@ -149,10 +152,11 @@ def main() -> None:
     ap.add_argument("--previews", type=int, default=200)
     ap.add_argument("--hv-kw", type=float, default=2000.0, help="kW of the hv_single previews")
     args = ap.parse_args()
-    from onemap.routing.graph import corridor_graph, rules_for
+    from onemap.routing.build import corridor_graph
+    from onemap.rules import resolve_rules
 
     onemap = _load(args)
-    rules = rules_for(onemap)
+    rules = resolve_rules(onemap)
     n_parcels = len(onemap["landuse"])
     t_graph, cg = timed(lambda: corridor_graph(onemap))
     print(

@@ -36,7 +36,7 @@ from onemap.errors import OnemapInputError
 from onemap.geo.crs import metric_to_lonlat
 from onemap.geo.mapfile import read_map
 from onemap.routing import best_route, check_route
-from onemap.routing.graph import corridor_graph, corridor_model
+from onemap.routing.build import corridor_graph, corridor_model
 
 ROUTE_M = 1000.0
 PAIR_MAX_M = 800.0

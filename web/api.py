@@ -2,9 +2,8 @@
 
 GET endpoints are public (the capacity data is meant to be published, item 11). ``POST
 /projects`` needs ``Authorization: Bearer <token>`` matching the server's configured token;
-without a configured token it refuses every push. Endpoints backed by a library service
-(check-route, preview, readiness, capacity) are registered only when that service exists
-(:mod:`web.engine`).
+without a configured token it refuses every push. The library services (check-route, preview,
+readiness, capacity) are called through :mod:`web.services`; every endpoint is always registered.
 """
 
 from __future__ import annotations
@@ -35,8 +34,8 @@ from shapely.geometry import Point
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import parse_bbox
 from onemap.geo.schema import LAYER_NAMES, LAYERS
-from web import engine
-from web.app import ONEMAP_VERSION, AppState, get_state, state_of
+from onemap.lang import check_lang
+from web import services
 from web.geojson import require_inside
 from web.models import (
     Category,
@@ -52,13 +51,12 @@ from web.models import (
     ReadinessSummary,
 )
 from web.projects import project_row, store_project
+from web.state import ONEMAP_VERSION, AppState, State, state_of
 
-# Endpoints every server has; make_router adds those of the library services present.
+# The endpoints under /api/v1 (make_router mounts them).
 router = APIRouter()
 GEOJSON = "application/geo+json"
 ERRORS = {422: {"model": ErrorOut, "description": "bad request, with a readable message"}}
-
-State = Annotated[AppState, Depends(get_state)]
 
 
 @router.get("/health", response_model=HealthOut)
@@ -72,7 +70,7 @@ def health(state: State) -> HealthOut:
         synthetic=m.synthetic,
         crs_metric=m.crs_metric,
         layers=m.counts(),
-        features=state.services.to_dict(),
+        features=dict(services.FEATURES),
     )
 
 
@@ -184,11 +182,23 @@ def push_project(state: State, body: ProjectIn) -> ProjectOut:
     """
     with state.write_lock:
         row = project_row(body, state.onemap)
-        proposal = engine.proposal_for(state, row) if state.services.preview else None
+        proposal = services.proposal_for(state.onemap, row)
         store_project(state, row)
     return ProjectOut(project_id=body.project_id, proposal=proposal)
 
 
+@router.get(
+    "/capacity",
+    response_class=Response,
+    responses={
+        200: {
+            "model": FeatureCollection,
+            "content": {GEOJSON: {}, "text/csv": {}},
+            "description": "GeoJSON FeatureCollection or CSV",
+        },
+        **ERRORS,
+    },
+)
 def capacity(
     state: State,
     format: Annotated[Literal["geojson", "csv"], Query(description="geojson or csv")] = "geojson",
@@ -205,7 +215,7 @@ def capacity(
     index = state.capacity_index()
     if format == "csv":
         rows = index.select(parse_bbox(bbox) if bbox else None)
-        text = engine.capacity_csv(index.gdf.iloc[np.sort(rows)])
+        text = services.capacity_csv(index.gdf.iloc[np.sort(rows)])
         return Response(
             content=text,
             media_type="text/csv; charset=utf-8",
@@ -225,83 +235,41 @@ def capacity(
     )
 
 
-def make_router(services: engine.Services) -> APIRouter:
-    """The ``/api/v1`` router: the base endpoints plus those of the services offered."""
+def make_router() -> APIRouter:
+    """The ``/api/v1`` router with every endpoint.
+
+    Returns
+    -------
+    APIRouter
+        The endpoints of this module under ``/api/v1``, tagged ``api``.
+    """
     api = APIRouter(prefix="/api/v1", tags=["api"])
     api.include_router(router)
-    if services.check_route:
-        api.add_api_route(
-            "/check-route",
-            check_route,
-            methods=["POST"],
-            response_model=FilingVerdict,
-            responses={413: {"model": ErrorOut}, **ERRORS},
-        )
-        api.add_api_route(
-            "/check-route/file",
-            check_route_file,
-            methods=["POST"],
-            response_model=FilingVerdict,
-            responses={413: {"model": ErrorOut}, **ERRORS},
-        )
-    if services.preview:
-        api.add_api_route(
-            "/preview", preview, methods=["GET"], response_model=PreviewOut, responses=ERRORS
-        )
-    if services.readiness:
-        api.add_api_route(
-            "/readiness/summary",
-            readiness_summary,
-            methods=["GET"],
-            response_model=ReadinessSummary,
-        )
-        api.add_api_route(
-            "/readiness/zones",
-            readiness_zones,
-            methods=["GET"],
-            response_class=Response,
-            responses={200: {"model": FeatureCollection, "content": {GEOJSON: {}}}, **ERRORS},
-        )
-    if services.capacity:
-        api.add_api_route(
-            "/capacity",
-            capacity,
-            methods=["GET"],
-            response_class=Response,
-            responses={
-                200: {
-                    "model": FeatureCollection,
-                    "content": {GEOJSON: {}, "text/csv": {}},
-                    "description": "GeoJSON FeatureCollection or CSV",
-                },
-                **ERRORS,
-            },
-        )
     return api
 
-
-# --- service endpoints (registered by make_router when the library function exists) ----------
 
 LangParam = Annotated[str, Query(description="language of messages: zh or en")]
 
 
-def _lang(lang: str) -> str:
-    if lang not in ("zh", "en"):
-        raise OnemapInputError(f"unknown language '{lang}'; use zh or en", field="lang")
-    return lang
-
-
+@router.post(
+    "/check-route", response_model=FilingVerdict, responses={413: {"model": ErrorOut}, **ERRORS}
+)
 def check_route(state: State, body: CheckRouteIn, lang: LangParam = "zh") -> dict:
     """Filing verdict of a drawn route (DESIGN §3): does it need only a filing (item 2)?
 
     Answers the verdict with reasons, permits, segments by corridor (each with its geometry),
     the approval working days and, with ``date``, the deadline.
     """
-    return engine.check_route_dict(
-        state.onemap, body.route, body.voltage_kv, body.date, _lang(lang)
+    return services.check_route_dict(
+        state.onemap, body.route, body.voltage_kv, body.date, check_lang(lang)
     )
 
 
+@router.post(
+    "/check-route/file",
+    response_model=FilingVerdict,
+    responses={413: {"model": ErrorOut}, **ERRORS},
+)
 def check_route_file(
     state: State,
     file: Annotated[UploadFile, File(description="route as .geojson/.json, .kml or .dxf")],
@@ -311,11 +279,12 @@ def check_route_file(
 ) -> dict:
     """Filing verdict of an uploaded route file (413 over the upload limit)."""
     data = file.file.read()
-    return engine.check_route_file(
-        state.onemap, data, file.filename or "route", voltage_kv, date, _lang(lang)
+    return services.check_route_file(
+        state.onemap, data, file.filename or "route", voltage_kv, date, check_lang(lang)
     )
 
 
+@router.get("/preview", response_model=PreviewOut, responses=ERRORS)
 async def preview(
     state: State,
     lon: Annotated[float, Query(ge=-180, le=180)],
@@ -328,10 +297,11 @@ async def preview(
     """Investor preview for a site: readiness class, connection point, route, steps, working
     days, earliest date, documents and payer (DESIGN §4)."""
     require_inside(Point(lon, lat), state.onemap.bounds, field="lon,lat")
-    call = partial(engine.preview_with_point, state.onemap, lon, lat, kw, category, date)
-    return await anyio.to_thread.run_sync(call, _lang(lang), limiter=state.preview_limiter)
+    call = partial(services.preview_with_point, state.onemap, lon, lat, kw, category, date)
+    return await anyio.to_thread.run_sync(call, check_lang(lang), limiter=state.preview_limiter)
 
 
+@router.get("/readiness/summary", response_model=ReadinessSummary)
 def readiness_summary(state: State) -> dict:
     """Readiness counts of every parcel (its own forecast load and category) and per-district
     statistics."""
@@ -341,6 +311,11 @@ def readiness_summary(state: State) -> dict:
     return out
 
 
+@router.get(
+    "/readiness/zones",
+    response_class=Response,
+    responses={200: {"model": FeatureCollection, "content": {GEOJSON: {}}}, **ERRORS},
+)
 def readiness_zones(
     state: State,
     kind: Annotated[

@@ -10,15 +10,8 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from importlib.metadata import version as _dist_version
 from pathlib import Path
-from typing import Any
 
-import anyio
-import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -27,109 +20,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from onemap.connection.site_preview import warm_preview
 from onemap.errors import OnemapInputError
 from onemap.geo.mapfile import OneMap, read_map
-from onemap.geo.schema import LAYER_NAMES, LAYERS
-from web import engine
+from web import api, pages, services
 from web.maps import STATIC_DIR, VENDOR_URL, missing_vendor_files
 from web.settings import WebSettings, load_settings
-from web.spatial import LayerIndex
-
-# From the installed distribution: robust however the `onemap` package is found.
-ONEMAP_VERSION = _dist_version("onemap")
-# Threads of one process that run previews at once (tuning, not policy): a preview is ~all
-# Python and numpy under the GIL, so a second thread only overlaps its few GIL-free moments,
-# and sixteen interleave every request and stretch the slowest ones (p95) several times.
-PREVIEW_THREADS = 2
-
-
-@dataclass
-class AppState:
-    """What every request reads: the map, its layer indexes and the settings.
-
-    ``onemap`` and ``indexes`` are replaced (never mutated) when a project is stored, under
-    ``write_lock``, so a reader always sees one consistent map.
-    """
-
-    onemap: OneMap
-    settings: WebSettings
-    indexes: dict[str, LayerIndex]
-    services: engine.Services
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
-    # CPU-bound library calls hold the GIL: more threads than this only queue in a worse order
-    # (see PREVIEW_THREADS); requests beyond it wait their turn first come, first served.
-    preview_limiter: anyio.CapacityLimiter = field(
-        default_factory=lambda: anyio.CapacityLimiter(PREVIEW_THREADS)
-    )
-    _derived: dict[str, tuple[OneMap, Any]] = field(default_factory=dict, repr=False)
-    _derive_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def derived(self, key: str, build: Callable[[OneMap], Any]) -> Any:
-        """``build(onemap)`` computed once per served map (recomputed after a project push)."""
-        m = self.onemap
-        with self._derive_lock:  # one computation at a time: they can be seconds long
-            hit = self._derived.get(key)
-            if hit is None or hit[0] is not m:
-                hit = (m, build(m))
-                self._derived[key] = hit
-        return hit[1]
-
-    def capacity_index(self) -> LayerIndex:
-        """The public capacity layer (item 11) with its bbox index."""
-
-        def build(m: OneMap) -> LayerIndex:
-            layer = engine.capacity_layer(m)
-            return LayerIndex.build("capacity", layer, layer.to_crs(m.crs_metric), "asset_id")
-
-        return self.derived("capacity", build)
-
-    def readiness(self) -> Readiness:
-        """Readiness of every parcel for its own load and category, its views and indexes."""
-
-        def build(m: OneMap) -> Readiness:
-            result = engine.readiness_result(m)
-            views, districts = engine.readiness_views(result)
-            indexes = {
-                kind: LayerIndex.build(
-                    kind, gdf.to_crs("EPSG:4326"), gdf, engine.READINESS_KINDS[kind]
-                )
-                for kind, gdf in views.items()
-            }
-            return Readiness(result=result, indexes=indexes, districts=districts)
-
-        return self.derived("readiness", build)
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """A readiness result with bbox indexes of its zones, hexagons and parcels (lon/lat)."""
-
-    result: Any
-    indexes: dict[str, LayerIndex]
-    districts: pd.DataFrame
-
-    @property
-    def map_path(self) -> Path | None:
-        return self.onemap.path
-
-
-def build_indexes(m: OneMap, names: tuple[str, ...] = LAYER_NAMES) -> dict[str, LayerIndex]:
-    """One :class:`LayerIndex` per layer of ``m``."""
-    return {
-        name: LayerIndex.build(name, m[name], m.metric(name), LAYERS[name].id_column)
-        for name in names
-    }
-
-
-def state_of(request: Request) -> AppState:
-    """The app state of a request."""
-    return request.app.state.onemap
-
-
-async def get_state(request: Request) -> AppState:
-    """The app state as a dependency: async, so FastAPI resolves it on the event loop instead of
-    sending every request through a worker thread first."""
-    return request.app.state.onemap
+from web.state import ONEMAP_VERSION, AppState, build_indexes
 
 
 def create_app(map_path: str | Path | OneMap, settings: WebSettings | None = None) -> FastAPI:
@@ -139,8 +36,6 @@ def create_app(map_path: str | Path | OneMap, settings: WebSettings | None = Non
     Raises OnemapInputError for a missing or invalid map, RuntimeError when the vendored
     browser assets are missing (run ``npm ci``).
     """
-    from web import api, pages  # late: they import AppState from here
-
     settings = settings or load_settings()
     m = map_path if isinstance(map_path, OneMap) else read_map(map_path)
     missing = missing_vendor_files()
@@ -157,15 +52,12 @@ def create_app(map_path: str | Path | OneMap, settings: WebSettings | None = Non
         docs_url=None,
         redoc_url=None,
     )
-    services = engine.services()
-    app.state.onemap = AppState(
-        onemap=m, settings=settings, indexes=build_indexes(m), services=services
-    )
+    app.state.onemap = AppState(onemap=m, settings=settings, indexes=build_indexes(m))
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     _error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(api.make_router(services))
-    app.include_router(pages.make_router(services))
+    app.include_router(api.make_router())
+    app.include_router(pages.make_router())
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -203,11 +95,8 @@ def warm(app: FastAPI) -> None:
     """Build what the first requests would otherwise wait for: the corridor graph (from its
     cache beside the map), the preview's networks and connection points, the asset positions."""
     state: AppState = app.state.onemap
-    if state.services.preview:
-        from onemap.readiness import warm_preview
-
-        warm_preview(state.onemap)
-        engine.asset_positions(state.onemap)
+    warm_preview(state.onemap)
+    services.asset_positions(state.onemap)
 
 
 def _error_handlers(app: FastAPI) -> None:

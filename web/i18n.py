@@ -10,11 +10,11 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
-DEFAULT_LANG: Lang = "zh"
+from onemap.lang import DEFAULT_LANG, LANGS, Lang
+
+__all__ = ["DEFAULT_LANG", "LANGS", "Lang", "Translator", "lang_of", "strings"]
+
 STRINGS_FILE = Path(__file__).with_name("strings.toml")
 
 

@@ -2,18 +2,38 @@
 
 Response models allow extra keys: the library may add keys ("more keys are welcome") without
 the API dropping them. Request models forbid unknown keys so typos are caught with a 422.
+
+The OpenAPI document is part of the recorded contract (DESIGN §8, ``tests/contract``). Where a
+field's real type is known but the recorded document says "any value", the field is typed and
+validated as it is and keeps its recorded schema with :func:`as_recorded`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from onemap.geo.schema import CATEGORIES
 
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
+
+
+def as_recorded(schema: dict[str, Any]) -> WithJsonSchema:
+    """The field's JSON schema as recorded in the contract, whatever its Python type.
+
+    Parameters
+    ----------
+    schema
+        The field's schema in the recorded ``/openapi.json`` (without the title pydantic adds).
+
+    Returns
+    -------
+    WithJsonSchema
+        An annotation for ``Annotated[type, as_recorded(...)]``.
+    """
+    return WithJsonSchema(schema)
 
 
 class Open(BaseModel):
@@ -125,6 +145,7 @@ class FilingVerdict(Open):
     permits: list[str]
     segments: list[Segment]
     approval_workdays: int | None = None
+    # {date, workdays, provisional}: a typed model would add a component to the recorded document.
     approval_deadline: Any = None
 
 
@@ -135,10 +156,10 @@ class RouteOut(Open):
 
 
 class Timeline(Open):
-    steps: list[Any]
+    steps: Annotated[list[str], as_recorded({"items": {}, "type": "array"})]
     process_workdays: int | None = None
     works_workdays: int | None = None
-    earliest_date: Any = None
+    earliest_date: Annotated[dt.date | None, as_recorded({})] = None
 
 
 class PreviewOut(Open):
@@ -151,9 +172,9 @@ class PreviewOut(Open):
     connection_point: ConnectionPoint | None
     route: RouteOut | None
     timeline: Timeline
-    documents: list[Any]
+    documents: Annotated[list[str], as_recorded({"items": {}, "type": "array"})]
     payer: str
-    tariff_hint: Any = None
+    tariff_hint: Annotated[str | None, as_recorded({})] = None
 
 
 class ProjectOut(Open):

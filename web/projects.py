@@ -78,7 +78,7 @@ def with_project(onemap: OneMap, row: gpd.GeoDataFrame) -> OneMap:
 def store_project(state, row: gpd.GeoDataFrame) -> OneMap:
     """Write the map plus ``row`` (from :func:`project_row`) atomically and switch the app to it.
 
-    ``state`` is the app's :class:`web.app.AppState`; call with its ``write_lock`` held.
+    ``state`` is the app's :class:`web.state.AppState`; call with its ``write_lock`` held.
     """
     current = state.onemap
     if current.path is None:

@@ -54,7 +54,7 @@ def import_osm_cmd(
 ) -> None:
     """Import roads (with cross-sections), land use and power from OSM (导入 OSM 数据)."""
     from onemap.geo.crs import parse_bbox
-    from onemap.geo.osm import import_osm
+    from onemap.geo.importers.osm import import_osm
 
     report = import_osm(file, out, parse_bbox(bbox) if bbox else None)
     if json_out:
@@ -74,7 +74,7 @@ def import_pandapower_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Import substations, feeders and transformers from a pandapower net (导入电网模型)."""
-    from onemap.geo.pandapower_import import BUILTINS, import_pandapower
+    from onemap.geo.importers.pandapower import BUILTINS, import_pandapower
 
     if (net is None) == (builtin is None):
         raise OnemapInputError("give either NET.json or --builtin NAME", field="NET")

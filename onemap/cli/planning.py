@@ -9,6 +9,7 @@ from rich.table import Table
 
 from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors, progress_bar
 from onemap.errors import OnemapInputError
+from onemap.lang import CLASSES
 
 RulesOption = typer.Option(None, "--rules", help="Rule table id or TOML path.")
 
@@ -52,7 +53,7 @@ def plan_cmd(
     """Site K new substations where they serve the most grid-gap load; readiness before/after."""
     from onemap.geo.mapfile import read_map
     from onemap.planning.plan import plan_many
-    from onemap.rules import load_rules
+    from onemap.rules import resolve_rules
 
     ks = parse_ks(new_substations)
     if method not in ("auto", "exact", "greedy"):
@@ -61,8 +62,8 @@ def plan_cmd(
         )
     if candidates is not None and not candidates.exists():
         raise OnemapInputError("candidate file not found", file=str(candidates))
-    table_rules = load_rules(rules) if rules else load_rules()
     onemap = read_map(map_path)
+    table_rules = resolve_rules(onemap, rules)
     with progress_bar("plan", json_out) as bar:
         task = bar.add_task("…", total=None)
 
@@ -138,7 +139,7 @@ def _print(p: dict) -> None:
         )
     console.print(table)
     counts = Table(title="readiness before → after")
-    for c in ("", "A", "B", "C", "D"):
+    for c in ("", *CLASSES):
         counts.add_column(c, justify="right")
     counts.add_row("before", *(str(p["before"][c]) for c in "ABCD"))
     counts.add_row("after", *(str(p["after"][c]) for c in "ABCD"))
@@ -164,9 +165,10 @@ def diagnose_cmd(
     """Grid diagnostics (items 12, 13): supply radius, heavy loading, outage hours."""
     from onemap.geo.mapfile import read_map
     from onemap.planning.diagnostics import diagnose
-    from onemap.rules import load_rules
+    from onemap.rules import resolve_rules
 
-    result = diagnose(read_map(map_path), load_rules(rules) if rules else load_rules())
+    onemap = read_map(map_path)
+    result = diagnose(onemap, resolve_rules(onemap, rules))
     if out is not None:
         import pyogrio
 

@@ -18,6 +18,7 @@ from onemap.cli._app import (
     progress_bar,
 )
 from onemap.errors import OnemapInputError
+from onemap.lang import CLASSES
 
 _GROUP_NAMES = {
     "lv": "0.4 kV",
@@ -59,14 +60,16 @@ def preview_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Readiness class, connection point, route, timeline and paperwork for one site."""
+    from onemap.connection.groups import check_request
+    from onemap.connection.site_preview import preview
     from onemap.geo.mapfile import read_map
-    from onemap.readiness import check_request, preview
-    from onemap.rules import load_rules
+    from onemap.rules import resolve_rules
 
     lon, lat = parse_lonlat(at, "at")
     when = _parse_date(date)
-    check_request(load_rules(), kw, category)  # refuse bad input before reading the map
-    result = preview(read_map(map_path), lon, lat, kw, category, date=when, lang=lang)
+    onemap = read_map(map_path)
+    check_request(resolve_rules(onemap), kw, category)  # the map's own rule table
+    result = preview(onemap, lon, lat, kw, category, date=when, lang=lang)
     if json_out:
         emit_json(result.to_dict())
         return
@@ -123,15 +126,16 @@ def readiness_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Readiness class A–D of every parcel (own forecast load, or --kw and --category)."""
+    from onemap.connection.bulk import readiness
+    from onemap.connection.groups import check_request
     from onemap.geo.mapfile import read_map
-    from onemap.readiness import check_request, readiness
-    from onemap.rules import load_rules
+    from onemap.rules import resolve_rules
 
     if (kw is None) != (category is None):
         raise OnemapInputError("give --kw and --category together, or neither", field="kw")
-    if category is not None:
-        check_request(load_rules(), kw, category)
     onemap = read_map(map_path)
+    if category is not None:
+        check_request(resolve_rules(onemap), kw, category)  # the map's own rule table
     with progress_bar("readiness", json_out) as bar:
         task = bar.add_task("…", total=None)
 
@@ -140,7 +144,7 @@ def readiness_cmd(
 
         result = readiness(onemap, kw, category, progress=progress)
         if out is not None:
-            from onemap.zones import write_readiness
+            from onemap.connection.zones import write_readiness
 
             bar.update(task, description=f"→ {out}")
             write_readiness(result.layer, out)
@@ -151,9 +155,9 @@ def readiness_cmd(
         emit_json(payload)
         return
     table = Table(title=f"readiness ({payload['parcels']} parcels)")
-    for c in ("A", "B", "C", "D"):
+    for c in CLASSES:
         table.add_column(c, justify="right")
-    table.add_row(*(str(payload["counts"][c]) for c in ("A", "B", "C", "D")))
+    table.add_row(*(str(payload["counts"][c]) for c in CLASSES))
     console.print(table)
     console.print(f"{payload['passes']} passes, {payload['seconds']:.2f} s")
     if out is not None:

@@ -75,12 +75,12 @@ def check_route_cmd(
     from onemap.geo.mapfile import read_map
     from onemap.routing.check import check_route
     from onemap.routing.filing import parse_date
-    from onemap.routing.graph import rules_for
     from onemap.routing.routefile import read_route
+    from onemap.rules import resolve_rules
 
     when = parse_date(date)
     onemap = read_map(map_path)
-    rules_for(onemap).filing.trench_width(voltage)
+    resolve_rules(onemap).filing.trench_width(voltage)
     line = read_route(route, onemap.crs_metric, crs=crs)
     verdict = check_route(onemap, line, voltage, when).to_dict(lang)
     if json_out:

@@ -14,10 +14,11 @@ import itertools
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -30,6 +31,7 @@ from onemap.geo.schema import LAYER_NAMES, LAYERS
 META_TABLE = "onemap_meta"
 # Layer tokens: a process-wide counter, so a token is never reused (unlike id() of a freed frame).
 _LAYER_TOKENS = itertools.count(1)
+T = TypeVar("T")
 
 
 def empty_layer(name: str) -> gpd.GeoDataFrame:
@@ -55,6 +57,9 @@ class OneMap:
     _metric: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
     # One token per layer object; caches key on tokens, so replace_layer() invalidates them.
     _tokens: dict[str, int] = field(default_factory=dict, repr=False)
+    # The one cache of things derived from the map (see cached()).
+    _cache: dict[tuple, tuple[tuple[int, ...], Any]] = field(default_factory=dict, repr=False)
+    _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         for name in LAYER_NAMES:
@@ -69,6 +74,47 @@ class OneMap:
         reused; edits made in place to a layer's frame are not noticed.
         """
         return tuple(self._tokens[n] for n in (names or sorted(self.layers)))
+
+    def cached(
+        self,
+        name: str,
+        build: Callable[[], T],
+        *,
+        layers: tuple[str, ...] | None = None,
+        rules: Any = None,
+    ) -> T:
+        """``build()`` computed once per map content and rule table: the one cache of onemap.
+
+        Parameters
+        ----------
+        name
+            What is cached (``"graph"``, ``"points:lv_residential:False"``…).
+        build
+            Computes the value; called outside the lock (a second thread may compute it too,
+            and the first stored value wins).
+        layers
+            The layers the value is derived from (default: all); a :meth:`replace_layer` of
+            one of them gives it a new token and so a rebuild.
+        rules
+            The rule table the value depends on (keyed by its content digest), or None.
+
+        Returns
+        -------
+        The cached or newly built value.
+        """
+        key = (name, getattr(rules, "digest", None))
+        tokens = self.tokens(layers)
+        with self._cache_lock:
+            hit = self._cache.get(key)
+        if hit is not None and hit[0] == tokens:
+            return hit[1]
+        value = build()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] == tokens:
+                return hit[1]
+            self._cache[key] = (tokens, value)  # replaces what older layers gave
+        return value
 
     def __getitem__(self, name: str) -> gpd.GeoDataFrame:
         if name not in self.layers:
@@ -98,14 +144,13 @@ class OneMap:
         Computed once per set of layer objects (every preview asks; on a city it costs ~7 ms):
         like the projections, it follows :meth:`replace_layer` (layer tokens), not in-place edits.
         """
-        key = self.tokens()
-        memo = self.__dict__.get("_bounds")
-        if memo is None or memo[0] != key:
+
+        def build() -> tuple[float, float, float, float]:
             frames = [g for g in self.layers.values() if len(g)]
             b = pd.DataFrame([g.total_bounds for g in frames])
-            memo = (key, (b[0].min(), b[1].min(), b[2].max(), b[3].max()))
-            self.__dict__["_bounds"] = memo
-        return memo[1]
+            return (b[0].min(), b[1].min(), b[2].max(), b[3].max())
+
+        return self.cached("bounds", build)
 
     def counts(self) -> dict[str, int]:
         return {name: len(gdf) for name, gdf in self.layers.items()}

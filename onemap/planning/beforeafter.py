@@ -22,12 +22,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from onemap.connection.results import ReadinessResult
 from onemap.geo.crs import STORAGE_CRS
 from onemap.geo.mapfile import OneMap
-from onemap.readiness import CLASSES, ReadinessResult
+from onemap.lang import CLASSES
 from onemap.rules import Rules
+from onemap.units import KVA_PER_MVA
 
-_KVA_PER_MVA = 1000.0
 PLAN_COLUMN = "plan_site"
 
 
@@ -92,7 +93,7 @@ def hypothetical_layers(
         if not len(via_feeder):
             continue
         kva = via_feeder["load_kw"].to_numpy(dtype=float) / pf
-        bundle = feeder_bundles(kva, sub.new_feeder_mva * _KVA_PER_MVA)
+        bundle = feeder_bundles(kva, sub.new_feeder_mva * KVA_PER_MVA)
         for b in range(int(bundle.max()) + 1):
             members = via_feeder[bundle == b]
             fid = f"{alloc.substation_id}-F{b + 1:02d}"
@@ -102,7 +103,7 @@ def hypothetical_layers(
                     "feeder_id": fid,
                     "substation_id": alloc.substation_id,
                     "voltage_kv": sub.new_feeder_kv,
-                    "capacity_mva": max(sub.new_feeder_mva, kva[bundle == b].max() / _KVA_PER_MVA),
+                    "capacity_mva": max(sub.new_feeder_mva, kva[bundle == b].max() / KVA_PER_MVA),
                     "peak_load_mva": 0.0,
                     "name": f"规划10kV出线 {fid}（方案）",
                     "status": "existing",

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from onemap.forecast import forecast_load
+from onemap.connection.groups import connection_group
 from onemap.geo.crs import STORAGE_CRS
 from onemap.geo.mapfile import OneMap
-from onemap.readiness import connection_group
-from onemap.rules import Rules, load_rules
+from onemap.grid.forecast import forecast_load
+from onemap.rules import Rules, resolve_rules
 
 KINDS = ("supply_radius", "heavy_loading", "outage_over_target")
 COLUMNS = [
@@ -86,7 +86,7 @@ class Diagnostics:
 
 def diagnose(onemap: OneMap, rules: Rules | None = None) -> Diagnostics:
     """Run the three checks on ``onemap``; empty layers simply give no findings."""
-    rules = rules or load_rules()
+    rules = resolve_rules(onemap, rules)
     fc = forecast_load(onemap, rules)
     notes: list[str] = []
     frames = [
@@ -199,9 +199,9 @@ def _supply_radius(
     onemap: OneMap, rules: Rules, fc: gpd.GeoDataFrame, notes: list[str]
 ) -> pd.DataFrame:
     """Findings per transformer (0.4 kV path) and per feeder (10/20 kV path)."""
-    from onemap.headroom import headroom
+    from onemap.grid.headroom import headroom
+    from onemap.routing.build import corridor_graph
     from onemap.routing.bulk import nearest_sources
-    from onemap.routing.graph import corridor_graph
 
     assets = onemap.metric("assets")
     if not len(assets) or not len(fc) or not len(onemap["roads"]):
@@ -290,8 +290,7 @@ def _supply_radius(
 
 
 def _radii(rules: Rules, volt: float, sclass: np.ndarray) -> np.ndarray:
-    table = {c: rules.supply_radius(volt, c) for c in set(sclass)}
-    return pd.Series(sclass).map(table).to_numpy(dtype=float)
+    return rules.supply_radii(volt, sclass)
 
 
 def _along_feeder(onemap: OneMap, pts: pd.DataFrame) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 :func:`plan` runs the whole planner's question "where do k new substations go?":
 
-1. **demand** — readiness of every parcel for its own forecast load (:func:`onemap.readiness`);
+1. **demand** — readiness of every parcel for its own forecast load
+   (:func:`onemap.connection.bulk.readiness`);
    class-D parcels (grid gaps) are the unserved demand, weighted by their forecast load;
 2. **candidates** — power-supply land (``[substation].candidate_landuse_codes``, parcels that do
    not already hold a substation) and/or points from a file (:func:`candidate_sites`);
@@ -30,16 +31,18 @@ import pandas as pd
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
+from onemap.connection.bulk import readiness
+from onemap.connection.groups import connection_group
+from onemap.connection.results import ReadinessResult
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import STORAGE_CRS, metric_to_lonlat
 from onemap.geo.mapfile import OneMap, atomic_gpkg, write_map_layers
 from onemap.planning.beforeafter import Allocation, compare, with_sites
 from onemap.planning.siting import Method, SitingProblem, SitingSolution, gap, solve
-from onemap.readiness import ReadinessResult, connection_group, readiness
-from onemap.rules import Rules, load_rules
+from onemap.rules import Rules, resolve_rules
+from onemap.units import KVA_PER_MVA
 
 Progress = Callable[[str, int, int], None]
-_KVA_PER_MVA = 1000.0
 # Candidate rows searched per Dijkstra call: bounds the (rows × nodes) distance block in memory.
 _DIJKSTRA_CHUNK = 16
 _ID_COLUMNS = ("site_id", "id", "name", "candidate_id")
@@ -66,7 +69,7 @@ def candidate_sites(
     (``include_landuse=True`` keeps both). Errors (OnemapInputError): an unreadable file, a
     non-point geometry, a point outside the map, duplicate ids, no candidates at all.
     """
-    rules = rules or load_rules()
+    rules = resolve_rules(onemap, rules)
     frames = []
     use_landuse = include_landuse if include_landuse is not None else candidates is None
     if use_landuse:
@@ -355,7 +358,7 @@ def plan_many(
 ) -> list[PlanResult]:
     """:func:`plan` for several k on one set of demand, candidates and distances."""
     t0 = time.perf_counter()
-    rules = rules or load_rules()
+    rules = resolve_rules(onemap, rules)
     ks = [int(k) for k in ks]
     if not ks:
         raise OnemapInputError("give at least one number of new substations", field="k")
@@ -431,7 +434,7 @@ def _stepper(progress: Progress | None, total: int) -> Callable[[str], None]:
 
 def _problem(onemap: OneMap, before: ReadinessResult, sites: gpd.GeoDataFrame, rules: Rules):
     """Demand (class-D parcels), the distance matrix and the SitingProblem."""
-    from onemap.routing.graph import corridor_graph
+    from onemap.routing.build import corridor_graph
 
     sub = rules.substation
     layer = before.layer
@@ -449,7 +452,7 @@ def _problem(onemap: OneMap, before: ReadinessResult, sites: gpd.GeoDataFrame, r
     door_rows = np.where(np.isnan(doors), -1, doors).astype(np.int64)
     limit = float(demand["radius_m"].max()) if len(demand) else 0.0
     dist = site_distances(csr, joins, door_rows, limit)
-    capacity_kw = sub.new_substation_mva * _KVA_PER_MVA * rules.connection.power_factor
+    capacity_kw = sub.new_substation_mva * KVA_PER_MVA * rules.connection.power_factor
     problem = SitingProblem.build(
         dist, demand["load_kw"].to_numpy(), demand["radius_m"], capacity_kw
     )
@@ -468,9 +471,7 @@ def _radius_kv(rules: Rules, category: str) -> float:
     and 10/20 kV parcels; for ≥ 35 kV loads the largest row at or below the category voltage."""
     if connection_group(rules, category) != "ehv":
         return rules.substation.new_feeder_kv
-    volt = rules.category(category).voltage_kv
-    rows = [float(k) for k in rules.supply_radius_m if k != "source"]
-    return max((r for r in rows if r <= volt + 1e-9), default=min(rows))
+    return rules.radius_voltage(rules.category(category).voltage_kv)
 
 
 def _allocations(onemap, cg, joins, sites, demand, solution: SitingSolution, rules: Rules):

@@ -24,12 +24,12 @@ import numpy as np
 import shapely
 
 from onemap.errors import OnemapInputError
+from onemap.routing.build import corridor_model
 from onemap.routing.corridors import EPS
 from onemap.routing.filing import FilingVerdict, Reason, evaluate, parse_date
-from onemap.routing.graph import corridor_model, rules_for
 from onemap.routing.overlay import CODE, SIDE_CODE, Overlay, Pieces, access_prefix
 from onemap.routing.routefile import as_metric_line
-from onemap.rules import Rules
+from onemap.rules import Rules, resolve_rules
 
 
 class RouteGapError(OnemapInputError):
@@ -133,7 +133,7 @@ def check_route(
     Raises OnemapInputError for an unknown voltage, a degenerate line, a route off the map, and
     :class:`RouteGapError` for a MultiLineString whose parts do not join.
     """
-    rules = rules_for(onemap, rules)
+    rules = resolve_rules(onemap, rules)
     rules.filing.trench_width(voltage_kv)  # unknown voltage: clear error before any work
     date = parse_date(date)
     geom = as_metric_line(line, onemap.crs_metric, crs=crs)

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from onemap.errors import OnemapInputError
+from onemap.lang import check_lang
+from onemap.procedure.workdays import Deadline, add_workdays
 from onemap.routing.overlay import CODE, CORRIDORS, SIDES, Pieces
 from onemap.rules import Rules
-from onemap.workdays import Deadline, add_workdays
 
 REASONS = (
     "LENGTH_OVER_LIMIT",
@@ -86,12 +87,6 @@ PERMIT_NAMES = {
         "green_occupation": "green occupation",
     },
 }
-
-
-def _lang(lang: str) -> str:
-    if lang not in ("zh", "en"):
-        raise OnemapInputError(f"unknown language '{lang}'; use zh or en", field="lang")
-    return lang
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +287,7 @@ class FilingVerdict:
         )
 
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
-        lang = _lang(lang)
+        lang = check_lang(lang)
         out: dict[str, Any] = {
             "eligible": self.eligible,
             "length_m": round(self.length_m, 3),
@@ -331,10 +326,7 @@ def parse_date(date: dt.date | str | None) -> dt.date | None:
 def procedure_for(length_m: float, voltage_kv: float, corridor_ok: bool, rules: Rules):
     """The first tier whose length band and voltage admit the route and whose corridor
     condition (if it has one) holds; ``None`` when no tier does (the route needs permits)."""
-    for tier in rules.filing.tiers:
-        if tier.admits(length_m, voltage_kv) and (corridor_ok or not tier.corridor_condition):
-            return tier
-    return None
+    return rules.filing.tier_for(length_m, voltage_kv, corridor_ok)
 
 
 def evaluate(
@@ -352,19 +344,11 @@ def evaluate(
     length = pieces.length
     total = float(length.sum())
     corridor_ok = bool((pr.reason < 0).all())
-    length_ok = any(t.eligible and t.admits(total, voltage_kv) for t in f.tiers)
+    length_ok = bool(f.admits(total, voltage_kv))
     tier = procedure_for(total, voltage_kv, corridor_ok, rules)
     reasons: list[Reason] = []
     if not length_ok:
-        limit_tier = max(
-            (
-                t
-                for t in f.tiers
-                if t.eligible and (not t.voltages_kv or voltage_kv in t.voltages_kv)
-            ),
-            key=lambda t: t.max_length_m,
-            default=None,
-        )
+        limit_tier = f.limit_tier(voltage_kv)
         reasons.append(
             Reason(
                 "LENGTH_OVER_LIMIT",

@@ -25,9 +25,10 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from onemap.geo.crs import metric_to_lonlat
+from onemap.routing.build import corridor_graph
 from onemap.routing.bulk import NO_PATH
 from onemap.routing.filing import FilingVerdict, evaluate, parse_date, piece_reasons
-from onemap.routing.graph import CorridorGraph, Located, corridor_graph
+from onemap.routing.graph import CorridorGraph, Located
 from onemap.routing.overlay import Pieces
 from onemap.rules import Rules
 

@@ -10,7 +10,7 @@ from bench.citygen import STRIPS, city_map_path, generate_city
 from onemap.geo.layers import validate_layer
 from onemap.geo.mapfile import read_map
 from onemap.geo.schema import LAYER_NAMES
-from onemap.routing.graph import corridor_graph
+from onemap.routing.build import corridor_graph
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from readiness.maps import feeder, make_map, parcel, rmu, road, substation, transformer
+from connection.maps import feeder, make_map, parcel, rmu, road, substation, transformer
 
 from onemap.planning.diagnostics import diagnose
 from onemap.rules import load_rules

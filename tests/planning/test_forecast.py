@@ -4,10 +4,10 @@ supply-area class per district or per H3 hexagon."""
 from __future__ import annotations
 
 import pytest
-from readiness.maps import make_map, parcel, road
+from connection.maps import make_map, parcel, road
 
-from onemap.forecast import forecast_load
 from onemap.geo.layers import landuse_codes
+from onemap.grid.forecast import forecast_load
 from onemap.rules import load_rules
 
 RULES = load_rules()

@@ -14,14 +14,14 @@ import json
 import geopandas as gpd
 import numpy as np
 import pytest
-from readiness.maps import CRS, X0, Y0, feeder, make_map, parcel, rmu, road, substation
+from connection.maps import CRS, X0, Y0, feeder, make_map, parcel, rmu, road, substation
 from shapely.geometry import LineString, Point
 
+from onemap.connection.bulk import readiness
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import metric_to_lonlat
 from onemap.geo.mapfile import read_map
 from onemap.planning.plan import candidate_sites, plan, plan_many
-from onemap.readiness import readiness
 from onemap.rules import load_rules
 
 RULES = load_rules()

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 
+from onemap.routing.build import corridor_graph
 from onemap.routing.bulk import path_from_predecessors
 from onemap.routing.contract import contract
-from onemap.routing.graph import corridor_graph
 
 SETTINGS = settings(max_examples=80, deadline=None)
 

@@ -14,8 +14,8 @@ from scipy.sparse.csgraph import dijkstra
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import metric_to_lonlat
 from onemap.routing import best_route, check_route, corridor_graph
+from onemap.routing.build import corridor_model
 from onemap.routing.bulk import nearest_sources, path_from_predecessors
-from onemap.routing.graph import corridor_model
 from onemap.routing.overlay import CODE, CORRIDORS
 from onemap.rules import load_rules
 from routing.streets import asset, at, duct, line, make_map, parcel, road

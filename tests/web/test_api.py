@@ -14,7 +14,6 @@ from web_fixtures import LAT0, LON0, TOKEN, XSS
 
 from onemap.geo.mapfile import read_map
 from web.app import create_app
-from web.engine import services
 from web.settings import WebSettings
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -42,7 +41,13 @@ def test_health_reports_map_and_services(client):
     assert body["map"] == "tiny.gpkg"
     assert body["synthetic"] is True
     assert body["layers"]["landuse"] == 4
-    assert set(body["features"]) == {"check_route", "preview", "readiness", "capacity"}
+    # Every service, always (no import probing): the contract of /api/v1/health.
+    assert body["features"] == {
+        "capacity": True,
+        "check_route": True,
+        "preview": True,
+        "readiness": True,
+    }
 
 
 def test_layers_lists_every_layer(client):
@@ -160,11 +165,9 @@ def test_push_project_stores_it_in_the_map_file(client, tiny_map_path):
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["project_id"] == "XM-7"
-    if services().preview:  # the supply proposal is the readiness preview of the site
-        assert body["proposal"]["readiness"] in ("A", "B", "C", "D")
-        assert body["proposal"]["requested_kw"] == 120.0
-    else:
-        assert body["proposal"] is None
+    # The supply proposal is the readiness preview of the site.
+    assert body["proposal"]["readiness"] in ("A", "B", "C", "D")
+    assert body["proposal"]["requested_kw"] == 120.0
     stored = read_map(tiny_map_path)["projects"]
     assert stored["project_id"].tolist() == ["XM-7"]
     assert stored["name"].iloc[0] == XSS

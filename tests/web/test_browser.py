@@ -13,7 +13,6 @@ import pytest
 from web_fixtures import LAT0, LON0, XSS, LiveServer
 
 from web.app import create_app
-from web.engine import services
 from web.pages import NAV
 from web.settings import WebSettings
 
@@ -30,9 +29,8 @@ ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-SERVICES = services()
-# Every page the navigation offers in this build (other issues may add theirs to web.pages.NAV).
-OFFERED = {n.page: n.href for n in NAV if n.offered(SERVICES)}
+# Every page of the navigation (other issues may add theirs to web.pages.NAV).
+OFFERED = {n.page: n.href for n in NAV}
 
 if not CHROMIUM.exists():
     pytest.skip("Debian chromium not installed (apt-get install chromium)", allow_module_level=True)
@@ -195,7 +193,6 @@ def test_swagger_docs_offline(server, watched):
     watched.assert_clean()
 
 
-@pytest.mark.skipif(not SERVICES.capacity, reason="no capacity service in this build")
 def test_capacity_page_colours_and_downloads(server, watched):
     watched.goto(server.url + "/capacity")
     legend = watched.page.locator("[data-testid=legend]")
@@ -207,7 +204,6 @@ def test_capacity_page_colours_and_downloads(server, watched):
     watched.assert_clean()
 
 
-@pytest.mark.skipif(not SERVICES.preview, reason="no readiness preview in this build")
 def test_preview_click_shows_card(server, watched):
     watched.goto(server.url + "/preview")
     watched.page.fill("#preview-form [name=kw]", "50")
@@ -221,7 +217,6 @@ def test_preview_click_shows_card(server, watched):
     watched.assert_clean()
 
 
-@pytest.mark.skipif(not SERVICES.check_route, reason="no filing check in this build")
 def test_check_upload_shows_verdict(server, watched, tmp_path):
     route = {
         "type": "Feature",
@@ -243,7 +238,6 @@ def test_check_upload_shows_verdict(server, watched, tmp_path):
     watched.assert_clean()
 
 
-@pytest.mark.skipif(not SERVICES.check_route, reason="no filing check in this build")
 def test_check_draw_a_line_shows_verdict(server, watched):
     watched.goto(server.url + "/check")
     watched.set_view(LON0 + 0.0015, LAT0, 18)

@@ -10,13 +10,12 @@ from fastapi.testclient import TestClient
 from web_fixtures import LAT0, LON0, XSS
 
 from web.app import create_app
-from web.engine import services
 from web.i18n import strings
 from web.maps import REQUIRED_VENDOR_FILES, external_links
+from web.pages import NAV
 from web.settings import WebSettings, load_settings
 
-SERVICES = services()
-PAGES = ["/"] + (["/capacity"] if SERVICES.capacity else [])
+PAGES = ["/", "/capacity"]
 
 
 def nav_links(html: str) -> list[str]:
@@ -49,23 +48,12 @@ def test_every_linked_asset_is_served(client):
         assert client.get(f"/static/vendor/{rel}").status_code == 200, rel
 
 
-def test_navigation_offers_only_the_services_present(client):
+def test_navigation_offers_every_page(client):
     links = nav_links(client.get("/").text)
-    expected = ["map"] + [
-        page
-        for page, offered in (
-            ("readiness", SERVICES.readiness),
-            ("preview", SERVICES.preview),
-            ("check", SERVICES.check_route),
-            ("capacity", SERVICES.capacity),
-            ("planning", SERVICES.readiness),  # planning runs readiness before/after
-        )
-        if offered
-    ]
-    assert links == expected
-    for page in ("readiness", "preview", "check", "capacity", "planning"):
-        if page not in links:
-            assert client.get(f"/{page}").status_code == 404
+    assert links == [n.page for n in NAV]
+    assert links == ["map", "readiness", "preview", "check", "capacity", "planning"]
+    for n in NAV:
+        assert client.get(n.href).status_code == 200, n.href
 
 
 def test_pages_do_not_inline_layers(client):
@@ -114,7 +102,6 @@ def test_tianditu_without_key_is_refused(monkeypatch):
         load_settings()
 
 
-@pytest.mark.skipif(not SERVICES.capacity, reason="no capacity service in this build")
 def test_capacity_downloads(client):
     csv = client.get("/api/v1/capacity?format=csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")

@@ -15,10 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import onemap.readiness as readiness
+import onemap.connection.points as points
+import onemap.connection.site_preview as site_preview
+import onemap.routing.network as network
+from onemap.connection.site_preview import preview
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import metric_to_lonlat
-from onemap.readiness import preview
+from onemap.rules import resolve_rules
 
 CATEGORIES = {
     "lv_residential": 30.0,
@@ -36,9 +39,9 @@ def whole_graph():
     """The reference: one search per graph to the limit over the whole graph, never skipped."""
     every_feasible = lambda self, origin_xy, radii, kw: np.flatnonzero(self.h >= kw)  # noqa: E731
     with (
-        mock.patch.object(readiness, "LOCAL_MIN_ROWS", 10**12),
-        mock.patch.object(readiness, "_straight_gap", lambda *a: 0.0),
-        mock.patch.object(readiness._SourceIndex, "near", every_feasible),
+        mock.patch.object(network, "LOCAL_MIN_ROWS", 10**12),
+        mock.patch.object(points, "_straight_gap", lambda *a: 0.0),
+        mock.patch.object(points.SourceIndex, "near", every_feasible),
     ):
         yield
 
@@ -47,10 +50,11 @@ def whole_graph():
 def local(first_m: float, share: float):
     """The local search on every graph, first radius ``first_m``, discs up to ``share``."""
     with (
-        mock.patch.object(readiness, "LOCAL_MIN_ROWS", 0),
-        mock.patch.object(readiness, "PREVIEW_FIRST_M", first_m),
-        mock.patch.object(readiness, "PREVIEW_SLACK", 0.5),
-        mock.patch.object(readiness, "LOCAL_MAX_SHARE", share),
+        mock.patch.object(network, "LOCAL_MIN_ROWS", 0),
+        mock.patch.object(site_preview, "PREVIEW_FIRST_M", first_m),
+        mock.patch.object(site_preview, "PREVIEW_SLACK", 0.5),
+        mock.patch.object(network, "LOCAL_MAX_SHARE", share),
+        mock.patch.object(site_preview, "LOCAL_MAX_SHARE", share),
     ):
         yield
 
@@ -72,16 +76,16 @@ def sites(demo_map):
 
 def test_chords_bound_the_demo_graph(demo_map):
     """The disc argument needs every edge at least as long as its straight chord."""
-    rules = readiness.map_rules(demo_map)
+    rules = resolve_rules(demo_map)
     for voltage in (0.4, 10.0):
-        net = readiness._network(demo_map, voltage, rules)
-        assert readiness._chord_bounded(net, False)
+        net = network.network_of(demo_map, voltage, rules)
+        assert network.chord_bounded(net, False)
 
 
 def test_every_category_on_many_parcels_equals_the_whole_graph_search(demo_map, sites):
     rng = np.random.default_rng(8)
     compared = widened = 0
-    stages = readiness._preview_stages
+    stages = site_preview._preview_stages
 
     def counting(net, limit, gap):
         nonlocal widened
@@ -94,7 +98,7 @@ def test_every_category_on_many_parcels_equals_the_whole_graph_search(demo_map, 
             kw = float(rng.uniform(1.0, top))
             with whole_graph():
                 expected = answer(demo_map, lon, lat, kw, category)
-            with local(25.0, 1.0), mock.patch.object(readiness, "_preview_stages", counting):
+            with local(25.0, 1.0), mock.patch.object(site_preview, "_preview_stages", counting):
                 got = answer(demo_map, lon, lat, kw, category)
             assert got == expected, (lon, lat, kw, category)
             compared += isinstance(expected, dict) and expected["readiness"] != "D"

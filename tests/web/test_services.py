@@ -13,9 +13,7 @@ import pytest
 from web_fixtures import LAT0, LON0, TOKEN, XSS
 
 from onemap.geo.mapfile import read_map
-from web.engine import services
 
-SERVICES = services()
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Along the north sidewalk of the east-west street R1 (sidewalk 3.5 m, carriageway 11 m).
 SIDEWALK = {
@@ -32,16 +30,11 @@ KML = """<?xml version="1.0" encoding="UTF-8"?>
 <LineString><coordinates>{a},{b},0 {c},{b},0</coordinates></LineString>
 </Placemark></Document></kml>"""
 
-needs_check = pytest.mark.skipif(not SERVICES.check_route, reason="no filing check")
-needs_preview = pytest.mark.skipif(not SERVICES.preview, reason="no readiness preview")
-needs_readiness = pytest.mark.skipif(not SERVICES.readiness, reason="no readiness")
-
 
 def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@needs_check
 def test_check_route_is_the_library_verdict_with_geometry(client, tiny_map_path):
     from onemap.routing import check_route
 
@@ -63,7 +56,6 @@ def test_check_route_is_the_library_verdict_with_geometry(client, tiny_map_path)
     assert last["coordinates"][-1] == pytest.approx(SIDEWALK["coordinates"][-1], abs=1e-7)
 
 
-@needs_check
 def test_check_route_crossing_needs_permits_in_both_languages(client):
     zh = client.post("/api/v1/check-route", json={"route": CROSSING, "voltage_kv": 10}).json()
     assert zh["eligible"] is False
@@ -77,7 +69,6 @@ def test_check_route_crossing_needs_permits_in_both_languages(client):
     assert en["reasons"][0]["message"].isascii()
 
 
-@needs_check
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -126,7 +117,6 @@ def test_check_route_bad_input_is_422(client, body, field):
         assert err["field"] == field
 
 
-@needs_check
 def test_check_route_file_geojson_and_kml_match_the_drawn_route(client):
     drawn = client.post("/api/v1/check-route", json={"route": SIDEWALK, "voltage_kv": 0.4}).json()
     feature = json.dumps({"type": "Feature", "properties": {}, "geometry": SIDEWALK})
@@ -143,7 +133,6 @@ def test_check_route_file_geojson_and_kml_match_the_drawn_route(client):
         assert v["length_m"] == pytest.approx(drawn["length_m"], abs=0.01)
 
 
-@needs_check
 def test_check_route_file_errors(client, settings):
     bad = client.post(
         "/api/v1/check-route/file",
@@ -166,9 +155,8 @@ def test_check_route_file_errors(client, settings):
     assert big.status_code == 413
 
 
-@needs_preview
 def test_preview_is_the_library_preview_plus_point(client, tiny_map_path):
-    from onemap.readiness import preview
+    from onemap.connection.site_preview import preview
 
     lon, lat = LON0 + 0.002, LAT0 + 0.001
     r = client.get(f"/api/v1/preview?lon={lon}&lat={lat}&kw=50&category=lv_small_micro")
@@ -189,7 +177,6 @@ def test_preview_is_the_library_preview_plus_point(client, tiny_map_path):
     assert en.json()["readiness"] == p["readiness"]
 
 
-@needs_preview
 @pytest.mark.parametrize(
     ("query", "field"),
     [
@@ -210,7 +197,6 @@ def test_preview_bad_input_is_422(client, query, field):
     assert r.json()["message"]
 
 
-@needs_preview
 def test_pushed_project_gets_its_preview_as_proposal(client, tiny_map_path):
     lon, lat = LON0 + 0.002, LAT0 + 0.001
     body = {
@@ -231,7 +217,6 @@ def test_pushed_project_gets_its_preview_as_proposal(client, tiny_map_path):
     assert read_map(tiny_map_path)["projects"]["project_id"].tolist() == ["XM-9"]
 
 
-@needs_preview
 def test_project_the_library_refuses_is_422_and_not_stored(client, tiny_map_path):
     before = digest(tiny_map_path)
     body = {
@@ -245,9 +230,8 @@ def test_project_the_library_refuses_is_422_and_not_stored(client, tiny_map_path
     assert digest(tiny_map_path) == before
 
 
-@needs_readiness
 def test_readiness_summary_and_zones(client, tiny_map_path):
-    from onemap.readiness import readiness
+    from onemap.connection.bulk import readiness
 
     s = client.get("/api/v1/readiness/summary").json()
     lib = readiness(read_map(tiny_map_path)).to_dict()
@@ -269,7 +253,6 @@ def test_readiness_summary_and_zones(client, tiny_map_path):
     assert client.get("/api/v1/readiness/zones?kind=blocks").status_code == 422
 
 
-@needs_readiness
 def test_readiness_page_escapes_district_names(client):
     html = client.get("/readiness").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -279,15 +262,9 @@ def test_readiness_page_escapes_district_names(client):
     assert "grid gap" in en
 
 
-@pytest.mark.parametrize(
-    ("page", "offered"),
-    [("/preview", SERVICES.preview), ("/check", SERVICES.check_route)],
-)
-def test_service_pages_render_offline(client, page, offered):
+@pytest.mark.parametrize("page", ["/preview", "/check"])
+def test_service_pages_render_offline(client, page):
     r = client.get(page)
-    if not offered:
-        assert r.status_code == 404
-        return
     assert r.status_code == 200
     from web.maps import external_links
 

@@ -1,0 +1,290 @@
+"""Building the corridor graph, and the entry points that cache it (DESIGN §2).
+
+:func:`corridor_graph` and :func:`corridor_model` give a map's graph and corridor model once per
+map content and rule table (:meth:`OneMap.cached`, and the graph store beside the map file,
+:mod:`onemap.routing.store`); :func:`build_corridor_graph` builds it (see
+:mod:`onemap.routing.graph` for the construction steps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+from shapely import STRtree
+
+from onemap.errors import OnemapInputError
+from onemap.geo.crs import lonlat_to_metric
+from onemap.routing import store
+from onemap.routing.corridors import EPS, CorridorModel, build_corridors
+from onemap.routing.graph import MERGE_M, SUITABLE, CorridorGraph, _project
+from onemap.routing.overlay import CODE, Overlay, access_prefix, cut_segments
+from onemap.rules import Rules, resolve_rules
+
+GRAPH_LAYERS = ("roads", "ducts", "landuse", "assets")
+
+
+def corridor_model(onemap, rules: Rules | str | None = None) -> tuple[CorridorModel, Overlay]:
+    """The corridor polygons of a map and their overlay classifier (built once, cached)."""
+    rules = resolve_rules(onemap, rules)
+
+    def build():
+        saved = store.load_model(onemap, rules, GRAPH_LAYERS)  # the saved graph holds it too
+        if saved is not None:
+            return saved
+        roads = onemap.metric("roads")
+        if not len(roads):
+            raise OnemapInputError("the map has no roads: no corridors to route on", layer="roads")
+        model = build_corridors(roads, onemap.metric("ducts"), rules.filing)
+        overlay = Overlay.build(
+            model,
+            ducts_unoccupied=rules.filing.ducts_unoccupied,
+            tolerance_m=rules.filing.corridor_tolerance_m,
+        )
+        return model, overlay
+
+    return onemap.cached("corridor_model", build, layers=GRAPH_LAYERS, rules=rules)
+
+
+def corridor_graph(onemap, rules: Rules | str | None = None) -> CorridorGraph:
+    """The corridor graph of a map with every parcel door and asset attached (cached)."""
+    rules = resolve_rules(onemap, rules)
+    return onemap.cached(
+        "corridor_graph",
+        # On disk beside the map, keyed by its content hash, the rule table and the code.
+        lambda: store.load_or_build(onemap, rules, GRAPH_LAYERS, build_corridor_graph),
+        layers=GRAPH_LAYERS,
+        rules=rules,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Building
+
+
+def _merge_points(points: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct points, with points closer than ``tol`` merged; and each input's point id."""
+    uniq, inv = np.unique(points, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    pairs = cKDTree(uniq).query_pairs(tol, output_type="ndarray")
+    if not len(pairs):
+        return uniq, inv
+    n = len(uniq)
+    adj = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    k, label = connected_components(adj, directed=False)
+    merged = np.zeros((k, 2))
+    merged[label] = uniq
+    return merged, label[inv]
+
+
+class _Builder:
+    """Mutable edge arrays while the graph is assembled."""
+
+    def __init__(self, xy, u, v, corridor, poly):
+        self.xy, self.u, self.v, self.corridor, self.poly = xy, u, v, corridor, poly
+
+    def add_nodes(self, pts: np.ndarray) -> np.ndarray:
+        ids = np.arange(len(self.xy), len(self.xy) + len(pts))
+        self.xy = np.vstack([self.xy, pts]) if len(pts) else self.xy
+        return ids
+
+    def add_classified(
+        self, overlay: Overlay, a_node: np.ndarray, b_node: np.ndarray, provenance: np.ndarray
+    ) -> None:
+        """Add segments a→b (node ids), cut at polygon boundaries and classified."""
+        a, b = self.xy[a_node], self.xy[b_node]
+        seg, t = overlay.cuts(a, b)
+        pa, pb, parent = cut_segments(a, b, seg, t)
+        poly = overlay.classify((pa + pb) / 2.0)
+        first = np.r_[True, parent[1:] != parent[:-1]]
+        last = np.r_[parent[1:] != parent[:-1], True]
+        start = np.empty(len(parent), dtype=np.int64)
+        start[first] = a_node[parent[first]]
+        start[~first] = self.add_nodes(pa[~first])
+        end = np.empty(len(parent), dtype=np.int64)
+        end[last] = b_node[parent[last]]
+        end[~last] = start[np.flatnonzero(~last) + 1]
+        corridor = np.where(poly >= 0, overlay.corridor[np.maximum(poly, 0)], CODE["off_corridor"])
+        corridor = _provenance(corridor, provenance[parent], parent)
+        self.u = np.r_[self.u, start]
+        self.v = np.r_[self.v, end]
+        self.corridor = np.r_[self.corridor, corridor].astype(np.int8)
+        self.poly = np.r_[self.poly, poly]
+
+    def split(self, edge: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Split edges at parameters t (any order, repeats allowed); node id of every split."""
+        a, b = self.xy[self.u[edge]], self.xy[self.v[edge]]
+        length = np.hypot(*(b - a).T)
+        node = np.where(t * length <= MERGE_M, self.u[edge], -1)
+        node = np.where((1 - t) * length <= MERGE_M, self.v[edge], node)
+        inner = node < 0
+        if inner.any():
+            key = pd.DataFrame({"e": edge[inner], "t": np.round(t[inner] * length[inner] / EPS)})
+            uniq = key.drop_duplicates().sort_values(["e", "t"])
+            e_u = uniq["e"].to_numpy()
+            t_u = (
+                uniq["t"].to_numpy()
+                * EPS
+                / np.maximum(np.hypot(*(self.xy[self.v[e_u]] - self.xy[self.u[e_u]]).T), EPS)
+            )
+            ids = self.add_nodes(
+                self.xy[self.u[e_u]] + t_u[:, None] * (self.xy[self.v[e_u]] - self.xy[self.u[e_u]])
+            )
+            lookup = pd.Series(ids, index=pd.MultiIndex.from_frame(uniq))
+            node[inner] = lookup.loc[pd.MultiIndex.from_frame(key)].to_numpy()
+            # chains u -> cut1 -> ... -> v replace each split edge
+            first = np.r_[True, e_u[1:] != e_u[:-1]]
+            last = np.r_[e_u[1:] != e_u[:-1], True]
+            prev = np.where(first, self.u[e_u], np.r_[-1, ids[:-1]])
+            new_u = np.r_[prev, ids[last]]
+            new_v = np.r_[ids, self.v[e_u[last]]]
+            parent = np.r_[e_u, e_u[last]]
+            keep = np.ones(len(self.u), bool)
+            keep[e_u] = False
+            self.u = np.r_[self.u[keep], new_u]
+            self.v = np.r_[self.v[keep], new_v]
+            self.corridor = np.r_[self.corridor[keep], self.corridor[parent]]
+            self.poly = np.r_[self.poly[keep], self.poly[parent]]
+        return node
+
+
+def _provenance(corridor: np.ndarray, kind: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Relabel pieces by what the line was drawn for: carriageway crossings, and the leading
+    off-corridor/green-belt part of access lines (the same rule check_route applies)."""
+    out = corridor.copy()
+    motor = corridor == CODE["motor_lane"]
+    out[(kind == CODE["crossing"]) & motor] = CODE["crossing"]
+    access = kind == CODE["access"]
+    if access.any():
+        prefix = access_prefix(corridor[access], parent[access])
+        out[np.flatnonzero(access)[prefix]] = CODE["access"]
+    return out
+
+
+def _base_edges(model: CorridorModel, overlay: Overlay) -> _Builder:
+    lines = np.concatenate([model.lines, model.crossings, model.ducts])
+    lines = lines[shapely.length(lines) > EPS]
+    noded = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
+    coords, idx = shapely.get_coordinates(noded, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    xy, node = _merge_points(np.vstack([a, b]), MERGE_M)
+    u, v = node[: len(a)], node[len(a) :]
+    keep = u != v
+    u, v = u[keep], v[keep]
+    # which segments were drawn as carriageway crossings (relabelled after classification)
+    kind = np.full(len(u), -1, dtype=np.int8)
+    if len(model.crossings):
+        mids = shapely.points((xy[u] + xy[v]) / 2.0)
+        hit, _ = STRtree(model.crossings).query(mids, predicate="dwithin", distance=MERGE_M)
+        kind[np.unique(hit)] = CODE["crossing"]
+    builder = _Builder(
+        xy,
+        np.empty(0, np.int64),
+        np.empty(0, np.int64),
+        np.empty(0, np.int8),
+        np.empty(0, np.int64),
+    )
+    builder.add_classified(overlay, u, v, kind)
+    return builder
+
+
+def _attach(
+    builder: _Builder,
+    overlay: Overlay,
+    points: np.ndarray,
+    polygons: np.ndarray | None,
+    limit: float,
+) -> np.ndarray:
+    """Join points (or, where ``polygons`` is given and the point is NaN, the door of each
+    polygon) to the nearest suitable edge. Returns the node of every input (-1 if too far)."""
+    n = len(points)
+    out = np.full(n, -1, dtype=np.int64)
+    if not n or not len(builder.u):
+        return out
+    lines = shapely.linestrings(np.stack([builder.xy[builder.u], builder.xy[builder.v]], 1))
+    suitable = np.flatnonzero(np.isin(builder.corridor, SUITABLE))
+    q = points.copy()
+    edge = np.full(n, -1, dtype=np.int64)
+    need_door = np.isnan(q[:, 0]) if polygons is not None else np.zeros(n, bool)
+    geoms = np.where(
+        need_door, polygons if polygons is not None else None, shapely.points(np.nan_to_num(q))
+    )
+    for idx in (suitable, np.flatnonzero(builder.corridor != CODE["access"])):
+        todo = np.flatnonzero(edge < 0)
+        if not len(todo) or not len(idx):
+            continue
+        i, j = STRtree(lines[idx]).query_nearest(geoms[todo], max_distance=limit, all_matches=False)
+        edge[todo[i]] = idx[j]
+    found = edge >= 0
+    door = found & need_door
+    if door.any():
+        # the door: the point of the parcel boundary nearest the corridor network (DESIGN §2)
+        link = shapely.shortest_line(shapely.boundary(polygons[door]), lines[edge[door]])
+        q[door] = shapely.get_coordinates(shapely.get_point(link, 0))
+    sel = np.flatnonzero(found)
+    a, b = builder.xy[builder.u[edge[sel]]], builder.xy[builder.v[edge[sel]]]
+    t = _project(q[sel], a, b)
+    p_node = builder.split(edge[sel], t)
+    p = builder.xy[p_node]
+    far = np.hypot(*(q[sel] - p).T) > MERGE_M
+    out[sel] = p_node
+    if far.any():
+        q_node = builder.add_nodes(q[sel][far])
+        out[sel[far]] = q_node
+        builder.add_classified(
+            overlay, q_node, p_node[far], np.full(int(far.sum()), CODE["access"], np.int8)
+        )
+    return out
+
+
+def build_corridor_graph(onemap, rules: Rules) -> CorridorGraph:
+    """Build the corridor graph of a map (use :func:`corridor_graph` for the cached one)."""
+    model, overlay = corridor_model(onemap, rules)
+    builder = _base_edges(model, overlay)
+    limit = rules.filing.attach_max_m
+    unattached: dict[str, list[str]] = {}
+
+    landuse = onemap.metric("landuse")
+    parcel_node = pd.Series(dtype=np.int64)
+    if len(landuse):
+        pts = np.full((len(landuse), 2), np.nan)
+        if "door_lon" in landuse and "door_lat" in landuse:
+            lon = pd.to_numeric(landuse["door_lon"], errors="coerce").to_numpy(dtype=float)
+            lat = pd.to_numeric(landuse["door_lat"], errors="coerce").to_numpy(dtype=float)
+            given = ~np.isnan(lon) & ~np.isnan(lat)
+            if given.any():
+                x, y = lonlat_to_metric(lon[given], lat[given], onemap.crs_metric)
+                pts[given] = np.column_stack([x, y])
+        nodes = _attach(builder, overlay, pts, np.asarray(landuse.geometry.values, object), limit)
+        ids = landuse["parcel_id"].astype(str).to_numpy()
+        parcel_node = pd.Series(nodes[nodes >= 0], index=ids[nodes >= 0], name="node")
+        unattached["parcels"] = ids[nodes < 0].tolist()
+
+    assets = onemap.metric("assets")
+    asset_node = pd.Series(dtype=np.int64)
+    if len(assets):
+        pts = shapely.get_coordinates(np.asarray(assets.geometry.values, object))
+        nodes = _attach(builder, overlay, pts, None, limit)
+        ids = assets["asset_id"].astype(str).to_numpy()
+        asset_node = pd.Series(nodes[nodes >= 0], index=ids[nodes >= 0], name="node")
+        unattached["assets"] = ids[nodes < 0].tolist()
+
+    keep = builder.u != builder.v
+    return CorridorGraph(
+        xy=builder.xy,
+        u=builder.u[keep],
+        v=builder.v[keep],
+        corridor=builder.corridor[keep],
+        poly=builder.poly[keep],
+        overlay=overlay,
+        model=model,
+        rules=rules,
+        crs=onemap.crs_metric,
+        parcel_node=parcel_node,
+        asset_node=asset_node,
+        unattached=unattached,
+    )
