@@ -180,11 +180,14 @@ def push_project(state: State, body: ProjectIn) -> ProjectOut:
 
     The map file is rewritten atomically: on any failure nothing is stored.
     """
+    # The proposal is computed and the answer validated before the write (issue 12): a request
+    # that fails stores nothing.
     with state.write_lock:
         row = project_row(body, state.onemap)
         proposal = services.proposal_for(state.onemap, row)
+        out = ProjectOut.model_validate({"project_id": body.project_id, "proposal": proposal})
         store_project(state, row)
-    return ProjectOut(project_id=body.project_id, proposal=proposal)
+    return out
 
 
 @router.get(

@@ -23,7 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from onemap.connection.site_preview import warm_preview
 from onemap.errors import OnemapInputError
 from onemap.geo.mapfile import OneMap, read_map
+from onemap.lang import pick
 from web import api, pages, services
+from web.i18n import lang_of
 from web.maps import STATIC_DIR, VENDOR_URL, missing_vendor_files
 from web.settings import WebSettings, load_settings
 from web.state import ONEMAP_VERSION, AppState, build_indexes
@@ -124,11 +126,43 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # Starlette/FastAPI answer a body they cannot parse (not UTF-8, nested too deeply,
+            # broken multipart) with an undocumented 400: it is bad input, the documented 422.
+            return JSONResponse(status_code=422, content={"message": _unparsable(exc)})
         return JSONResponse(
             status_code=exc.status_code,
             content={"message": str(exc.detail)},
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+        # Anything unexpected: a JSON 500 that closes the connection (the client must not reuse
+        # a kept-alive connection after a server error). Starlette re-raises exc to be logged.
+        lang = lang_of(request.query_params.get("lang"))
+        message = pick(
+            lang,
+            "服务器内部错误，请求未完成（未保存任何内容）；请稍后重试或联系管理员",
+            "internal server error: the request was not completed (nothing was stored); "
+            "try again later or contact the administrator",
+        )
+        return JSONResponse(
+            status_code=500, content={"message": message}, headers={"Connection": "close"}
+        )
+
+
+def _unparsable(exc: StarletteHTTPException) -> str:
+    """A readable message for a request body the server could not parse (a 400 of Starlette)."""
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        return "the request body is not valid JSON (nested too deeply)"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the request body is not UTF-8 text ({cause.reason} at byte {cause.start})"
+    detail = str(exc.detail)
+    if (cause is None and "multipart" in detail.lower()) or "boundary" in detail.lower():
+        return f"the request body is not valid multipart/form-data ({detail})"
+    return f"the request body could not be read ({detail})"
 
 
 def _field(error: dict) -> str:

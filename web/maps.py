@@ -9,6 +9,7 @@ features of the visible area from ``/api/v1/...`` whenever the map moves.
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,6 +21,19 @@ from folium.template import Template
 
 from onemap.geo.mapfile import OneMap
 from web.settings import WebSettings
+
+# Characters that end or interpolate a JS template literal (Folium writes tooltip and popup text
+# inside `…`), as HTML character references: they still show as themselves.
+_JS_TEMPLATE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
+def folium_text(value: object) -> str:
+    """``value`` as text safe for a Folium tooltip or popup: HTML-escaped, and with the backtick,
+    ``$`` and backslash (which could end or interpolate Folium's JS template string) as character
+    references. Every map or request string given to Folium goes through this.
+    """
+    return html.escape(str(value), quote=True).translate(_JS_TEMPLATE)
+
 
 STATIC_DIR = Path(__file__).with_name("static")
 VENDOR_DIR = STATIC_DIR / "vendor"

@@ -138,12 +138,14 @@ class Segment(Open):
 class FilingVerdict(Open):
     """The filing verdict of a route (DESIGN §3)."""
 
+    # At a voltage the filing rule has no trench width for (≥ 35 kV) the verdict is NOT_COVERED:
+    # never eligible, without limit_m and segments (library NotCovered.to_dict, issue 12).
     eligible: bool
     length_m: float
-    limit_m: float
+    limit_m: float | None = None
     reasons: list[Reason]
     permits: list[str]
-    segments: list[Segment]
+    segments: list[Segment] | None = None
     approval_workdays: int | None = None
     # {date, workdays, provisional}: a typed model would add a component to the recorded document.
     approval_deadline: Any = None

@@ -79,10 +79,27 @@ def load_landuse_mapping(source: str | Path) -> LanduseMapping:
             path=str(path),
             code_column=str(data["code_column"]),
             id_column=str(data.get("id_column", "")),
-            codes={str(k): str(v) for k, v in data["codes"].items()},
+            codes=_codes_table(data["codes"], str(path)),
         )
-    except (tomllib.TOMLDecodeError, KeyError) as exc:
+    except (tomllib.TOMLDecodeError, KeyError, UnicodeDecodeError) as exc:
         raise OnemapInputError(f"bad mapping table: {exc}", file=str(path)) from exc
+
+
+def _codes_table(codes: object, path: str) -> dict[str, str]:
+    if not isinstance(codes, dict):
+        raise OnemapInputError(
+            f"'codes' must be a table of source code = 用地用海 code, not {type(codes).__name__}",
+            file=path,
+            field="codes",
+        )
+    bad = next((k for k, v in codes.items() if not isinstance(v, str | int)), None)
+    if bad is not None:
+        raise OnemapInputError(
+            f"code '{bad}' maps to {codes[bad]!r}; expected a 用地用海 code",
+            file=path,
+            field="codes",
+        )
+    return {str(k): str(v) for k, v in codes.items()}
 
 
 def apply_landuse_mapping(
@@ -141,6 +158,12 @@ def build_map(
     ``files`` are specs as on the command line (see :mod:`onemap.geo.sources`); ``crs`` is assigned
     to sources that declare none; ``encoding`` overrides Shapefile DBF detection.
     """
+    if Path(out).is_dir():
+        raise OnemapInputError(
+            "is a directory; give a .gpkg file path", file=str(out), field="--out"
+        )
+    if crs is not None:
+        _check_crs_name(crs)
     mapping = load_landuse_mapping(landuse_mapping) if landuse_mapping else None
     sources = parse_specs(files)
     if not sources:
@@ -179,6 +202,18 @@ def build_map(
     onemap = OneMap(layers=layers, crs_metric=crs_metric, meta=map_meta)
     write_map(onemap, out)
     return onemap, report
+
+
+def _check_crs_name(crs: str) -> None:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(crs)
+    except CRSError:
+        raise OnemapInputError(
+            f"unknown CRS '{crs}'; give an EPSG code such as EPSG:4549", field="crs"
+        ) from None
 
 
 def _merge(name: str, parts: list[gpd.GeoDataFrame], sources: list[Source]) -> gpd.GeoDataFrame:

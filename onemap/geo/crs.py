@@ -102,6 +102,43 @@ def looks_geographic(bounds: tuple[float, float, float, float]) -> bool:
     return max(abs(west), abs(east)) <= 180 and max(abs(south), abs(north)) <= 90
 
 
+# A "map" of degrees read as metres spans at most 360 × 180 m; real sources in a projected CRS
+# span far more, and their coordinates are far from 0 in GK/UTM (false easting 500 000 m).
+_DEGREES_AS_METRES_MAX_SPAN = 1000.0
+
+
+def looks_like_degrees_in(bounds: tuple[float, float, float, float], crs: CRS) -> bool:
+    """True when bounds in the projected ``crs`` are really lon/lat degrees mislabelled.
+
+    Tell-tales: the values fit in ±180/±90, the extent is under a kilometre, and the points fall
+    outside the CRS's area of use (e.g. lon/lat written with EPSG:4549 land near 115.5°E, 0°N).
+    """
+    west, south, east, north = bounds
+    if not looks_geographic(bounds):
+        return False
+    if max(east - west, north - south) > _DEGREES_AS_METRES_MAX_SPAN:
+        return False
+    area = crs.area_of_use
+    if area is None:
+        return True
+    try:
+        lon, lat = Transformer.from_crs(crs, STORAGE_CRS, always_xy=True).transform(
+            (west + east) / 2.0, (south + north) / 2.0
+        )
+    except Exception:  # the point cannot even be projected back: not a real location
+        return True
+    if not (np.isfinite(lon) and np.isfinite(lat)):
+        return True
+    a_west, a_south, a_east, a_north = area.bounds
+    margin = 1.0  # degrees
+    inside_lat = a_south - margin <= lat <= a_north + margin
+    if a_west <= a_east:
+        inside_lon = a_west - margin <= lon <= a_east + margin
+    else:  # area crossing the antimeridian
+        inside_lon = lon >= a_west - margin or lon <= a_east + margin
+    return not (inside_lat and inside_lon)
+
+
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
     """Parse ``W,S,E,N`` in degrees; OnemapInputError naming ``bbox`` when malformed."""
     try:

@@ -10,6 +10,7 @@ dropped silently.
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +21,7 @@ import pandas as pd
 import shapely
 
 from onemap.errors import OnemapInputError
-from onemap.geo.crs import STORAGE_CRS, looks_geographic, looks_swapped
+from onemap.geo.crs import STORAGE_CRS, looks_geographic, looks_like_degrees_in, looks_swapped
 from onemap.geo.schema import CROSS_SECTION, LAYERS, LayerSchema
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -93,6 +94,15 @@ def check_crs(gdf: gpd.GeoDataFrame, report: LayerReport, crs: str | None) -> gp
             raise _err("the source has no CRS; give one with --crs EPSG:nnnn", report)
         gdf = gdf.set_crs(crs)
         report.notes.append(f"CRS {crs} assigned (--crs)")
+    if gdf.crs.is_projected and len(gdf):
+        bounds = tuple(gdf.total_bounds)
+        if looks_like_degrees_in(bounds, gdf.crs):
+            raise _err(
+                f"the coordinates look like lon/lat degrees ({bounds}) but the CRS is the "
+                f"projected {gdf.crs.to_string()}, spanning metres outside its area; "
+                "declare EPSG:4326 (or reproject the source)",
+                report,
+            )
     if gdf.crs.is_geographic and len(gdf):
         bounds = tuple(gdf.total_bounds)
         if looks_swapped(bounds):
@@ -125,12 +135,24 @@ def _rename_aliases(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerRep
     return gdf
 
 
-def _repair_geometries(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
+def _check_present_and_finite(gdf: gpd.GeoDataFrame, report: LayerReport) -> None:
+    """Refuse empty/missing geometries and NaN/infinite coordinates, naming the first row."""
     geom = gdf.geometry.values
     missing = shapely.is_missing(geom) | shapely.is_empty(geom)
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
         raise _err("empty or missing geometry", report, row=row, fieldname="geometry")
+    coords, index = shapely.get_coordinates(geom, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        row = int(index[np.flatnonzero(bad)[0]])
+        raise _err(
+            "a coordinate is non-finite (NaN or infinity)", report, row=row, fieldname="geometry"
+        )
+
+
+def _repair_geometries(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
+    geom = gdf.geometry.values
     invalid = ~shapely.is_valid(geom)
     if invalid.any():
         fixed = shapely.make_valid(geom[invalid])
@@ -172,7 +194,22 @@ def _coerce(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
                 raise _err(f"'{series.iloc[row]}' is not a number", report, row, col.name)
-            gdf[col.name] = num.astype(float)
+            gdf[col.name] = num = num.astype(float)
+            infinite = num.notna() & ~np.isfinite(num)
+            if infinite.any():
+                row = int(np.flatnonzero(infinite.to_numpy())[0])
+                raise _err(f"'{series.iloc[row]}' is not a finite number", report, row, col.name)
+            if col.maximum is not None:
+                over = num > col.maximum
+                if over.any():
+                    row = int(np.flatnonzero(over.to_numpy())[0])
+                    raise _err(
+                        f"{num.iloc[row]:g} exceeds the maximum {col.maximum:g} "
+                        f"({col.maximum_note})",
+                        report,
+                        row,
+                        col.name,
+                    )
         elif col.kind == "str":
             gdf[col.name] = series.map(_as_text).astype(object)
         if col.allowed:
@@ -188,6 +225,20 @@ def _coerce(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
                     col.name,
                 )
     return gdf
+
+
+def _check_ids(ids: pd.Series, report: LayerReport, column: str) -> None:
+    """Refuse ids with control characters (NUL truncates them in files) or only whitespace."""
+    for row, value in enumerate(ids):
+        if value is None:
+            continue
+        bad = next((ch for ch in value if unicodedata.category(ch) == "Cc"), None)
+        if bad is not None:
+            raise _err(
+                f"id {value!r} contains the control character U+{ord(bad):04X}", report, row, column
+            )
+        if not value.strip():
+            raise _err(f"id {value!r} is only whitespace", report, row, column)
 
 
 def _as_text(value: object) -> str | None:
@@ -254,6 +305,8 @@ def validate_layer(
     report = LayerReport(layer=name, source=source)
     if len(gdf) == 0:
         raise _err("the layer is empty", report)
+    gdf = gdf.reset_index(drop=True)
+    _check_present_and_finite(gdf, report)
     gdf = check_crs(gdf.copy(), report, crs)
     gdf = _rename_aliases(gdf, schema, report)
     missing = [c.name for c in schema.required if c.name not in gdf.columns]
@@ -271,6 +324,7 @@ def validate_layer(
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0])
         raise _err("missing id", report, row, schema.id_column)
+    _check_ids(ids, report, schema.id_column)
     dup = ids.duplicated(keep=False)
     if dup.any() and schema.id_column in report.renamed_columns.values():
         # A foreign id (e.g. OSM's osm_id on ways split into segments) is not unique by design:

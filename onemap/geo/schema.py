@@ -20,6 +20,9 @@ class Column:
     allowed: tuple[object, ...] = ()
     aliases: tuple[str, ...] = ()
     default: object = None  # value used when an optional column is absent
+    # Plausibility bound of a float column (inclusive); every float must also be finite.
+    maximum: float | None = None
+    maximum_note: str = ""  # where the bound comes from (or why it is assumed)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ CROSS_SECTION = (
     "green_left_m",
     "green_right_m",
 )
+
+# Widest plausible single cross-section strip (one sidewalk, bike lane, green belt or the whole
+# carriageway), in metres. Assumed, not from a standard: CJJ 37-2012 typical sections stay far
+# below it (a 10-lane expressway carriageway with median is ~45 m); 100 m catches unit errors
+# (cm or mm entered as m) and overflow values (inf, 1e308) that break the geometry code.
+MAX_STRIP_WIDTH_M = 100.0
+MAX_STRIP_WIDTH_NOTE = "assumed bound: no single road strip is wider than 100 m (CJJ 37 ≤ ~45 m)"
 
 ASSET_KINDS = ("transformer", "ring_main_unit", "branch_box", "switching_station", "pole")
 CATEGORIES = (
@@ -96,7 +106,10 @@ LAYERS: dict[str, LayerSchema] = {
             # Cross-section widths are required in the stored map, but a source may omit them:
             # the build fills them per road class from data/cross_sections.toml and reports it.
             (
-                *(Column(c, "float") for c in CROSS_SECTION),
+                *(
+                    Column(c, "float", maximum=MAX_STRIP_WIDTH_M, maximum_note=MAX_STRIP_WIDTH_NOTE)
+                    for c in CROSS_SECTION
+                ),
                 Column("name", "str", default=""),
                 Column("road_class", "str", aliases=("highway", "class", "fclass", "道路等级")),
                 Column("xs_source", "str", default=""),

@@ -9,6 +9,7 @@ A source spec on the command line is one of:
 
 from __future__ import annotations
 
+import codecs
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,8 @@ def _existing(text: str) -> Path:
     path = Path(text)
     if not path.exists():
         raise OnemapInputError("file not found", file=text)
+    if path.is_dir():
+        raise OnemapInputError("is a directory, not a vector file", file=text)
     return path
 
 
@@ -118,7 +121,15 @@ def shapefile_encoding(shp: Path, encoding: str | None = None) -> str:
     if not dbf.exists():
         raise OnemapInputError("the Shapefile has no .dbf beside it", file=str(shp))
     cpg = shp.with_suffix(".cpg")
-    declared = encoding or (cpg.read_text().strip() if cpg.exists() else None)
+    if encoding:
+        _known_codec(encoding, file=None, field="encoding")
+        declared = encoding
+    elif cpg.exists():
+        declared = cpg.read_text(encoding="ascii", errors="replace").strip() or None
+        if declared:
+            _known_codec(declared, file=str(cpg), field=None)
+    else:
+        declared = None
     fields = list(_dbf_text_fields(dbf))
     if declared:
         bad = _first_undecodable(fields, declared)
@@ -139,10 +150,30 @@ def shapefile_encoding(shp: Path, encoding: str | None = None) -> str:
     )
 
 
+def _known_codec(name: str, *, file: str | None, field: str | None) -> None:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise OnemapInputError(
+            f"unknown encoding '{name}' (use e.g. UTF-8, GBK, GB18030)", file=file, field=field
+        ) from None
+
+
 def _dbf_text_fields(dbf: Path):
     """Yield (row, field name, raw bytes) for every character field of a dBASE file."""
     data = dbf.read_bytes()
+    if len(data) < 32:
+        raise OnemapInputError(
+            f"not a valid dBASE file: {len(data)} bytes, shorter than its 32-byte header",
+            file=str(dbf),
+        )
     n_records, header_len, record_len = struct.unpack("<IHH", data[4:12])
+    if header_len < 33 or header_len + n_records * record_len > len(data) + 1:
+        raise OnemapInputError(
+            f"not a valid dBASE file: header announces {n_records} records of {record_len} "
+            f"bytes after {header_len} header bytes, the file has {len(data)}",
+            file=str(dbf),
+        )
     fields, offset, pos = [], 1, 32  # offset 1: each record starts with a deletion flag
     while pos + 32 <= header_len and data[pos] != 0x0D:
         desc = data[pos : pos + 32]

@@ -5,6 +5,11 @@ are skipped, make-up working days (调休) count. Published years come from ``ch
 The State Council publishes a year's arrangement late in the year before, so a deadline that
 reaches an unpublished year is computed on weekends plus the fixed statutory holidays of the
 2024 《全国年节及纪念日放假办法》 and marked ``provisional`` — never an error, never silent.
+That covers every year the published calendar lacks, before or after it. The lunar festivals can
+be placed only for the years of the lunar table (``LUNAR_YEARS``, 1900–2099); for a later year
+the provisional count uses weekends plus the solar-dated holidays (New Year, Qingming, Labour
+Day, National Day) alone. A date before 1900, or a count that runs past 9999-12-31, cannot be
+computed and is an :class:`~onemap.errors.OnemapInputError` naming the field ``date``.
 The day of submission does not count (Civil Code art. 201): counting starts the next day.
 """
 
@@ -16,6 +21,11 @@ from functools import lru_cache
 
 import chinese_calendar
 from lunardate import LunarDate
+
+from onemap.errors import OnemapInputError
+
+# Years LunarDate can convert (its table runs 1900–2099); before it nothing is computed.
+LUNAR_YEARS = range(1900, 2100)
 
 
 @dataclass(frozen=True)
@@ -52,11 +62,20 @@ def statutory_holidays(year: int) -> frozenset[dt.date]:
     """
     days = {dt.date(year, 1, 1), dt.date(year, 5, 1), dt.date(year, 5, 2)}
     days |= {dt.date(year, 10, d) for d in (1, 2, 3)}
-    new_year = LunarDate(year, 1, 1).to_solar_date()
-    days |= {new_year + dt.timedelta(days=k) for k in (-1, 0, 1, 2)}
-    days.add(LunarDate(year, 5, 5).to_solar_date())
-    days.add(LunarDate(year, 8, 15).to_solar_date())
-    qingming = chinese_calendar.get_solar_terms(dt.date(year, 4, 1), dt.date(year, 4, 10))
+    if year < LUNAR_YEARS.start:
+        raise OnemapInputError(
+            f"year {year} is before {LUNAR_YEARS.start}: its holidays cannot be computed",
+            field="date",
+        )
+    if year in LUNAR_YEARS:
+        new_year = LunarDate(year, 1, 1).to_solar_date()
+        days |= {new_year + dt.timedelta(days=k) for k in (-1, 0, 1, 2)}
+        days.add(LunarDate(year, 5, 5).to_solar_date())
+        days.add(LunarDate(year, 8, 15).to_solar_date())
+    try:
+        qingming = chinese_calendar.get_solar_terms(dt.date(year, 4, 1), dt.date(year, 4, 10))
+    except (ValueError, OverflowError, IndexError, NotImplementedError):
+        qingming = []  # beyond the solar-term formula: weekends and fixed holidays only
     days |= {d for d, name in qingming if name == "清明"}
     return frozenset(d for d in days if d.year == year)
 
@@ -76,9 +95,22 @@ def add_workdays(submitted: dt.date, workdays: int) -> Deadline:
     """
     if workdays < 0:
         raise ValueError("workdays must be >= 0")
+    if submitted.year < LUNAR_YEARS.start:
+        raise OnemapInputError(
+            f"{submitted.isoformat()} is before {LUNAR_YEARS.start}: working days cannot be "
+            "counted on the official calendar",
+            field="date",
+        )
     day, counted, provisional = submitted, 0, False
     while counted < workdays:
-        day += dt.timedelta(days=1)
+        try:
+            day += dt.timedelta(days=1)
+        except OverflowError:
+            raise OnemapInputError(
+                f"{workdays} working days after {submitted.isoformat()} run past "
+                f"{dt.date.max.isoformat()}, the last date that can be represented",
+                field="date",
+            ) from None
         working, guessed = is_workday(day)
         provisional |= guessed
         counted += working

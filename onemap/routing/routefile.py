@@ -62,6 +62,22 @@ def _check_line(geom, source: str | None):
     return geom
 
 
+def _line_from_points(pts, source: str, what: str):
+    """A LineString from a vertex list; OnemapInputError naming the file when the list has fewer
+    than two distinct vertices or a non-finite coordinate (GEOS would raise, or NaN propagate)."""
+    xy = np.asarray(pts, dtype=float).reshape(-1, 2)
+    if not np.isfinite(xy).all():
+        raise OnemapInputError(f"{what} has a non-finite coordinate (NaN or infinity)", file=source)
+    if len(np.unique(xy, axis=0)) < 2:
+        raise OnemapInputError(
+            f"{what} has {len(xy)} vertex(es) but fewer than 2 distinct points; a route needs "
+            "at least two",
+            file=source,
+            field="geometry",
+        )
+    return shapely.LineString(xy)
+
+
 def _geojson_geometry(obj: Any, source: str | None) -> tuple[Any, str | None]:
     """The single line geometry of a GeoJSON object and the CRS it declares (if any)."""
     if not isinstance(obj, dict) or "type" not in obj:
@@ -172,23 +188,28 @@ def _dxf_geometry(path: Path):
     except (OSError, ezdxf.DXFStructureError) as exc:
         raise OnemapInputError(f"not a readable DXF: {exc}", file=str(path)) from exc
     lines = []
+    source = str(path)
     for e in doc.modelspace():
         kind = e.dxftype()
         if kind == "LINE":
             lines.append([tuple(e.dxf.start)[:2], tuple(e.dxf.end)[:2]])
         elif kind == "LWPOLYLINE":
             pts = [tuple(p[:2]) for p in e.get_points("xy")]
-            if e.closed:
+            if e.closed and pts:
                 pts.append(pts[0])
             lines.append(pts)
         elif kind == "POLYLINE":
             pts = [tuple(v.dxf.location)[:2] for v in e.vertices]
-            if e.is_closed:
+            if e.is_closed and pts:
                 pts.append(pts[0])
             lines.append(pts)
     if not lines:
         raise OnemapInputError("the DXF has no LINE or POLYLINE entities", file=str(path))
-    merged = shapely.line_merge(shapely.multilinestrings([shapely.LineString(p) for p in lines]))
+    parts = [
+        _line_from_points(p, source, f"DXF entity {k + 1} of the model space")
+        for k, p in enumerate(lines)
+    ]
+    merged = shapely.line_merge(shapely.multilinestrings(parts))
     if merged.geom_type != "LineString":
         raise OnemapInputError(
             f"the DXF has {len(shapely.get_parts(merged))} separate lines; give one route per file",
@@ -211,12 +232,11 @@ def read_route(path: str | Path, crs_metric: str, *, crs: str | None = None):
             raise OnemapInputError(f"not valid GeoJSON: {exc}", file=source) from exc
         return as_metric_line(obj, crs_metric, crs=crs, source=source)
     if suffix == ".kml":
-        lines = _kml_lines(path)
-        geom = (
-            shapely.LineString(lines[0])
-            if len(lines) == 1
-            else shapely.MultiLineString([shapely.LineString(c) for c in lines if len(c) >= 2])
-        )
+        parts = [
+            _line_from_points(c, source, f"KML LineString {k + 1}")
+            for k, c in enumerate(_kml_lines(path))
+        ]
+        geom = parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)
         _check_line(geom, source)
         return _to_metric(geom, crs or STORAGE_CRS, crs_metric, source)
     if suffix == ".dxf":

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from onemap.errors import OnemapInputError
 from onemap.planning.plan import plan
 from web.i18n import Translator, lang_of
-from web.maps import PageScript, base_map
+from web.maps import PageScript, base_map, folium_text
 from web.pages.common import CLASSES, READINESS_COLORS, LangQ, layer_groups, render_map_page
 from web.state import State
 
@@ -47,8 +47,10 @@ def planning_page(request: Request, state: State, lang: LangQ = None, k: KQ = No
         group = folium.FeatureGroup(name=t("planning.layer.sites")).add_to(fmap)
         feeders = result.layers()["plan_feeders"]
         if len(feeders):
+            shown = feeders[["feeder_id", "geometry"]].copy()
+            shown["feeder_id"] = shown["feeder_id"].map(folium_text)
             folium.GeoJson(
-                feeders[["feeder_id", "geometry"]].to_json(),
+                shown.to_json(),
                 style_function=lambda _: {"color": SITE_COLOR, "weight": 3, "dashArray": "6 4"},
                 tooltip=folium.GeoJsonTooltip(fields=["feeder_id"]),
             ).add_to(group)
@@ -59,7 +61,7 @@ def planning_page(request: Request, state: State, lang: LangQ = None, k: KQ = No
                 color=SITE_COLOR,
                 fill=True,
                 fill_opacity=0.9,
-                tooltip=f"{s.site_id}: {s.served_kw:.0f} kW",
+                tooltip=folium_text(f"{s.site_id}: {s.served_kw:.0f} kW"),
             ).add_to(group)
     folium.LayerControl(collapsed=False).add_to(fmap)
     PageScript(fmap, "map").add_to(fmap)

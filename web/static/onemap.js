@@ -254,7 +254,7 @@
       for (const s of segs) {
         L.geoJSON(s.geometry, {
           style: { color: CORRIDOR_COLOR[s.corridor] || "#999", weight: 6, opacity: 0.9 },
-        }).bindTooltip(String(s.corridor)).addTo(layer);
+        }).bindTooltip(el("span", {}, s.corridor)).addTo(layer);
       }
     } else if (routeGeometry) {
       L.geoJSON(routeGeometry, {
@@ -310,7 +310,7 @@
         const cp = p.connection_point;
         if (cp && cp.lon !== undefined && cp.lat !== undefined) {
           L.circleMarker([cp.lat, cp.lon], { radius: 8, color: "#d81b60", weight: 3 })
-            .bindTooltip(String(cp.asset_id)).addTo(result);
+            .bindTooltip(el("span", {}, cp.asset_id)).addTo(result);
         }
       }).catch((err) => showError(card, t, err));
     }
