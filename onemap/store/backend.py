@@ -1,0 +1,236 @@
+"""The two databases behind one small interface: SQL is written once with ``?`` placeholders.
+
+:class:`SQLiteBackend` — stdlib :mod:`sqlite3`, one file, WAL journal, ``synchronous=FULL`` (every
+commit is fsynced), foreign keys on, writers serialised by ``BEGIN IMMEDIATE``.
+:class:`PostgresBackend` — psycopg 3 against PostgreSQL + PostGIS; geometries are
+``geometry(Geometry, 4326)`` columns, JSON is ``json`` (kept exactly as written).
+
+Both keep one connection per thread (and per process: a forked worker opens its own), so a
+store object may be shared by the threads of a web server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from onemap.errors import OnemapInputError
+from onemap.store.errors import StoreUnavailable
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Backend:
+    """What the store needs from a database: transactions, statements and a few SQL spellings."""
+
+    name: str
+    url: str
+    # DDL spellings used by the migrations (``{pk}``, ``{blob}``, ``{json}``, ``{geom}``).
+    types: ClassVar[dict[str, str]]
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+
+    # -- connections ---------------------------------------------------------------------------
+    def _connect(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def connection(self) -> Any:
+        """This thread's connection (opened on first use, reopened after a fork)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            conn = self._connect()
+            self._local.conn, self._local.pid = conn, os.getpid()
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection this process opened."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._local = threading.local()
+
+    # -- statements ----------------------------------------------------------------------------
+    def sql(self, text: str) -> str:
+        """The statement in this database's placeholder style."""
+        return text
+
+    def execute(self, conn: Any, text: str, params: Sequence[Any] = ()) -> Any:
+        return conn.execute(self.sql(text), tuple(params))
+
+    def script(self, conn: Any, text: str) -> None:
+        """Run one DDL statement (no parameters)."""
+        conn.execute(text)
+
+    @contextlib.contextmanager
+    def transaction(self, write: bool = True) -> Iterator[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+        yield
+
+    # -- spellings -----------------------------------------------------------------------------
+    def geom_in(self) -> str:
+        """Placeholder expression storing a GeoJSON text as a geometry."""
+        return "?"
+
+    def geom_out(self, column: str) -> str:
+        """Expression reading a geometry column back as GeoJSON text."""
+        return column
+
+    def json_in(self) -> str:
+        return "?"
+
+    like = "LIKE"
+
+    def is_unique_violation(self, exc: BaseException) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def integrity_problems(self, conn: Any) -> list[str]:
+        """Problems the database itself reports about its files (none for PostgreSQL)."""
+        return []
+
+    @staticmethod
+    def json_value(value: Any) -> Any:
+        """A JSON column as Python (SQLite gives text, psycopg already-parsed values)."""
+        return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+class SQLiteBackend(Backend):
+    """One SQLite file in WAL mode with fsynced commits and foreign keys on."""
+
+    name = "sqlite"
+    types: ClassVar[dict[str, str]] = {
+        "pk": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "blob": "BLOB",
+        "json": "TEXT",
+        "geom": "TEXT",  # GeoJSON text, EPSG:4326
+    }
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        if not self.path.parent.is_dir():
+            raise StoreUnavailable(f"folder of the store does not exist: {self.path.parent}")
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # we issue BEGIN / COMMIT ourselves
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from exc
+        if str(mode).lower() != "wal":
+            raise StoreUnavailable(f"the store {self.path} cannot use WAL (journal_mode={mode})")
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def is_unique_violation(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+    def integrity_problems(self, conn: sqlite3.Connection) -> list[str]:
+        rows = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+        problems = [] if rows == ["ok"] else [f"sqlite integrity_check: {r}" for r in rows]
+        for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall():
+            problems.append(f"{table} row {rowid}: missing {parent} row")
+        return problems
+
+
+class PostgresBackend(Backend):
+    """PostgreSQL + PostGIS through psycopg 3 (autocommit connections, explicit transactions)."""
+
+    name = "postgresql"
+    types: ClassVar[dict[str, str]] = {
+        "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "blob": "BYTEA",
+        "json": "JSON",
+        "geom": "geometry(Geometry, 4326)",
+    }
+    like = "ILIKE"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - a dependency
+            raise StoreUnavailable(
+                'PostgreSQL needs psycopg: pip install "psycopg[binary]"'
+            ) from exc
+        self._psycopg = psycopg
+
+    def _connect(self) -> Any:
+        try:
+            return self._psycopg.connect(self.url, autocommit=True)
+        except self._psycopg.Error as exc:
+            raise StoreUnavailable(f"cannot connect to the store: {exc}") from exc
+
+    def sql(self, text: str) -> str:
+        if "%" in text:
+            raise ValueError("write store SQL with '?' placeholders and no literal '%'")
+        return text.replace("?", "%s")
+
+    def execute(self, conn: Any, text: str, params: Sequence[Any] = ()) -> Any:
+        return conn.execute(self.sql(text), tuple(params) or None)
+
+    @contextlib.contextmanager
+    def transaction(self, write: bool = True) -> Iterator[Any]:
+        conn = self.connection()
+        with conn.transaction():
+            yield conn
+
+    def geom_in(self) -> str:
+        return "ST_SetSRID(ST_GeomFromGeoJSON(?), 4326)"
+
+    def geom_out(self, column: str) -> str:
+        return f"ST_AsGeoJSON({column})"
+
+    def json_in(self) -> str:
+        return "CAST(? AS json)"
+
+    def is_unique_violation(self, exc: BaseException) -> bool:
+        return isinstance(exc, self._psycopg.errors.UniqueViolation)
+
+
+def backend_for(url: str) -> Backend:
+    """The backend a store URL names: ``postgresql://…`` / ``postgres://…``, ``sqlite:///PATH``
+    or a plain file path."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresBackend(url)
+    if url.startswith("sqlite:///"):
+        return SQLiteBackend(Path(url.removeprefix("sqlite:///")))
+    if "://" in url:
+        raise OnemapInputError(
+            f"unknown store URL '{url.split('://')[0]}://…'; use postgresql://… or sqlite:///PATH",
+            field="store",
+        )
+    return SQLiteBackend(Path(url))
