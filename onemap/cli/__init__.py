@@ -21,6 +21,8 @@ _COMMAND_MODULES = (
     "onemap.cli.importers",
     "onemap.cli.planning",
     "onemap.cli.serve",
+    "onemap.cli.users",
+    "onemap.cli.batch",
 )
 
 for _name in _COMMAND_MODULES:
