@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Tests import the benchmark helpers in bench/ (not an installed package).
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 SHARED_DATA = REPO.parent / "shared" / "data"
 DEMO_MAP = REPO / "data" / "demo.gpkg"
 

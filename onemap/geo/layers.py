@@ -210,6 +210,14 @@ def _coerce(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
                         row,
                         col.name,
                     )
+        elif col.kind == "int":
+            num = pd.to_numeric(series, errors="coerce")
+            bad = (num.isna() & series.notna()) | (num.notna() & (num % 1 != 0))
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise _err(f"'{series.iloc[row]}' is not a whole number", report, row, col.name)
+            fill = col.default if col.default is not None else 0
+            gdf[col.name] = num.fillna(fill).astype(np.int64)
         elif col.kind == "str":
             gdf[col.name] = series.map(_as_text).astype(object)
         if col.allowed:

@@ -113,6 +113,15 @@ LAYERS: dict[str, LayerSchema] = {
                 Column("name", "str", default=""),
                 Column("road_class", "str", aliases=("highway", "class", "fclass", "道路等级")),
                 Column("xs_source", "str", default=""),
+                # A way that is one strip of its own (footway, path, steps, pedestrian,
+                # cycleway, sidewalk, crossing), else "": a road with a cross-section.
+                Column("strip_kind", "str", default=""),
+                # Grade separation: ways are noded only with ways of their level (OSM layer);
+                # structure: "", bridge, tunnel, covered, steps.
+                Column("level", "int", default=0),
+                Column("structure", "str", default=""),
+                # 1: a driveway crossover, the sidewalk it crosses stays continuous.
+                Column("crossover", "int", default=0),
             ),
         ),
         LayerSchema(

@@ -38,7 +38,9 @@ def corridor_model(onemap, rules: Rules | str | None = None) -> tuple[CorridorMo
         roads = onemap.metric("roads")
         if not len(roads):
             raise OnemapInputError("the map has no roads: no corridors to route on", layer="roads")
-        model = build_corridors(roads, onemap.metric("ducts"), rules.filing)
+        model = build_corridors(
+            roads, onemap.metric("ducts"), rules.filing, green_space(onemap, rules)
+        )
         overlay = Overlay.build(
             model,
             ducts_unoccupied=rules.filing.ducts_unoccupied,
@@ -47,6 +49,16 @@ def corridor_model(onemap, rules: Rules | str | None = None) -> tuple[CorridorMo
         return model, overlay
 
     return onemap.cached("corridor_model", build, layers=GRAPH_LAYERS, rules=rules)
+
+
+def green_space(onemap, rules: Rules) -> np.ndarray:
+    """Metric polygons of the parcels whose land-use code the rule table counts as green space
+    (``filing.green_landuse_codes``: parks, protective green, planted squares)."""
+    landuse = onemap.metric("landuse")
+    if not len(landuse) or "landuse_code" not in landuse:
+        return np.empty(0, dtype=object)
+    green = landuse["landuse_code"].astype(str).isin(rules.filing.green_landuse_codes)
+    return np.asarray(landuse.geometry.values[green.to_numpy()], dtype=object)
 
 
 def corridor_graph(onemap, rules: Rules | str | None = None) -> CorridorGraph:
@@ -92,13 +104,19 @@ class _Builder:
         return ids
 
     def add_classified(
-        self, overlay: Overlay, a_node: np.ndarray, b_node: np.ndarray, provenance: np.ndarray
+        self,
+        overlay: Overlay,
+        a_node: np.ndarray,
+        b_node: np.ndarray,
+        provenance: np.ndarray,
+        level: np.ndarray | None = None,
     ) -> None:
-        """Add segments a→b (node ids), cut at polygon boundaries and classified."""
+        """Add segments a→b (node ids), cut at polygon boundaries and classified (against the
+        polygons of each segment's ``level`` when given)."""
         a, b = self.xy[a_node], self.xy[b_node]
         seg, t = overlay.cuts(a, b)
         pa, pb, parent = cut_segments(a, b, seg, t)
-        poly = overlay.classify((pa + pb) / 2.0)
+        poly = overlay.classify((pa + pb) / 2.0, None if level is None else level[parent])
         first = np.r_[True, parent[1:] != parent[:-1]]
         last = np.r_[parent[1:] != parent[:-1], True]
         start = np.empty(len(parent), dtype=np.int64)
@@ -164,17 +182,41 @@ def _provenance(corridor: np.ndarray, kind: np.ndarray, parent: np.ndarray) -> n
     return out
 
 
+def _line_levels(model: CorridorModel) -> np.ndarray:
+    def lv(values, n):
+        return np.zeros(n, np.int64) if values is None else np.asarray(values, np.int64)
+
+    return np.concatenate(
+        [
+            lv(model.line_level, len(model.lines)),
+            lv(model.crossing_level, len(model.crossings)),
+            np.zeros(len(model.ducts), np.int64),
+        ]
+    )
+
+
 def _base_edges(model: CorridorModel, overlay: Overlay) -> _Builder:
     lines = np.concatenate([model.lines, model.crossings, model.ducts])
-    lines = lines[shapely.length(lines) > EPS]
-    noded = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
-    coords, idx = shapely.get_coordinates(noded, return_index=True)
-    same = idx[1:] == idx[:-1]
-    a, b = coords[:-1][same], coords[1:][same]
+    levels = _line_levels(model)
+    ok = shapely.length(lines) > EPS
+    lines, levels = lines[ok], levels[ok]
+    # Lines are noded with the lines of their own level only: a bridge meets the road below
+    # nowhere but where the data joins them (a shared end point merges into one node).
+    seg_a, seg_b, seg_level = [], [], []
+    for lv in np.unique(levels):
+        on = lines[levels == lv]
+        noded = shapely.get_parts(shapely.node(shapely.multilinestrings(on)))
+        coords, idx = shapely.get_coordinates(noded, return_index=True)
+        same = idx[1:] == idx[:-1]
+        seg_a.append(coords[:-1][same])
+        seg_b.append(coords[1:][same])
+        seg_level.append(np.full(int(same.sum()), lv, np.int64))
+    a, b = np.concatenate(seg_a), np.concatenate(seg_b)
+    level = np.concatenate(seg_level)
     xy, node = _merge_points(np.vstack([a, b]), MERGE_M)
     u, v = node[: len(a)], node[len(a) :]
     keep = u != v
-    u, v = u[keep], v[keep]
+    u, v, level = u[keep], v[keep], level[keep]
     # which segments were drawn as carriageway crossings (relabelled after classification)
     kind = np.full(len(u), -1, dtype=np.int8)
     if len(model.crossings):
@@ -188,7 +230,7 @@ def _base_edges(model: CorridorModel, overlay: Overlay) -> _Builder:
         np.empty(0, np.int8),
         np.empty(0, np.int64),
     )
-    builder.add_classified(overlay, u, v, kind)
+    builder.add_classified(overlay, u, v, kind, level)
     return builder
 
 

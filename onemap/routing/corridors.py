@@ -31,17 +31,26 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from onemap.geo.schema import CROSS_SECTION
+from onemap.routing.sections import (
+    ARC_POINTS,
+    BANDS,
+    EPS,
+    QUAD_SEGS,
+    RANK,
+    _bands,
+    _frame,
+    _green_space,
+    _partition,
+    _per_side,
+    _side_widths,
+    _single_strips,
+    _strip_polygons,
+    polygonal,
+    road_pieces,
+)
 from onemap.rules import Filing
 
-EPS = 1e-6  # metres: numerical tolerance, not a rule number
-ARC_POINTS = 7  # samples along a corner arc
-QUAD_SEGS = 4  # buffer quadrant segments (round joins at bends)
-
-# Strip types and their rank when strips of different pieces overlap (higher keeps the area).
-RANK = {"green_belt": 1, "sidewalk": 2, "bike_lane": 3, "motor_lane": 4, "junction": 5}
-BANDS = ("bike_lane", "sidewalk", "green_belt")  # outward from the carriageway on each side
-_BAND_COLUMN = {"bike_lane": "bike", "sidewalk": "sidewalk", "green_belt": "green"}
+__all__ = ["EPS", "CorridorModel", "build_corridors", "polygonal", "road_pieces"]
 
 
 @dataclass
@@ -58,75 +67,14 @@ class CorridorModel:
     tree: STRtree
     pieces: gpd.GeoDataFrame
     lines: np.ndarray  # strip centre lines, corner arcs, duct connectors (shapely LineStrings)
-    crossings: np.ndarray  # carriageway crossing lines
+    crossings: np.ndarray  # carriageway crossing lines (modelled and mapped crosswalks)
     ducts: np.ndarray  # duct lines
+    line_level: np.ndarray | None = None  # level of each of ``lines`` (None: all 0)
+    crossing_level: np.ndarray | None = None  # level of each crossing
 
 
 # ---------------------------------------------------------------------------------------------
 # Road pieces
-
-
-def road_pieces(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Split roads (metric CRS) where they meet, keeping each piece's road and direction.
-
-    Returns a GeoDataFrame of LineStrings with ``road_id`` and the cross-section columns.
-    """
-    roads = roads.reset_index(drop=True)
-    parts = roads.geometry.explode(index_parts=False)
-    lines = np.asarray(parts.values, dtype=object)
-    rows = parts.index.to_numpy()
-    ok = ~shapely.is_empty(lines) & (shapely.length(lines) > EPS)
-    lines, rows = lines[ok], rows[ok]
-    if len(lines) == 0:
-        return gpd.GeoDataFrame(
-            {"road_id": [], **{c: [] for c in CROSS_SECTION}},
-            geometry=[],
-            crs=roads.crs,
-        )
-    noded = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
-    noded = noded[shapely.length(noded) > EPS]
-    mids = shapely.line_interpolate_point(noded, 0.5, normalized=True)
-    hit_piece, hit_line = STRtree(lines).query(mids, predicate="dwithin", distance=1e-6)
-    first = np.unique(hit_piece, return_index=True)
-    piece_idx, line_idx = first[0], hit_line[first[1]]
-    noded = noded[piece_idx]
-    src = lines[line_idx]
-    # shapely.node may reverse a piece; "left" is defined by the source road's direction.
-    at_start = shapely.line_locate_point(src, shapely.get_point(noded, 0))
-    at_end = shapely.line_locate_point(src, shapely.get_point(noded, -1))
-    flip = at_start > at_end
-    noded[flip] = shapely.reverse(noded[flip])
-    table = roads.iloc[rows[line_idx]].drop(columns=roads.geometry.name).reset_index(drop=True)
-    table = pd.DataFrame(
-        {
-            "road_id": table["road_id"].astype(str).to_numpy(),
-            **{
-                c: table[c].fillna(0.0).astype(float).clip(lower=0).to_numpy()
-                for c in CROSS_SECTION
-            },
-        }
-    )
-    return gpd.GeoDataFrame(table, geometry=noded, crs=roads.crs)
-
-
-def _side_widths(pieces: gpd.GeoDataFrame, side: str) -> dict[str, np.ndarray]:
-    return {
-        "motor": pieces["motor_width_m"].to_numpy() / 2.0,
-        "bike": pieces[f"bike_{side}_m"].to_numpy(),
-        "sidewalk": pieces[f"sidewalk_{side}_m"].to_numpy(),
-        "green": pieces[f"green_{side}_m"].to_numpy(),
-    }
-
-
-def _bands(w: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Inner and outer lateral offset of each band on one side (from the centre line)."""
-    inner = w["motor"]
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {"motor_lane": (np.zeros_like(inner), inner)}
-    for band in BANDS:
-        outer = inner + w[_BAND_COLUMN[band]]
-        out[band] = (inner, outer)
-        inner = outer
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,56 +146,6 @@ def _arc_coords(
 # Building
 
 
-def _buffers(lines: np.ndarray, dist: np.ndarray, sign: float) -> np.ndarray:
-    """Single-sided flat-capped buffers (empty where the distance is zero)."""
-    out = np.full(len(lines), shapely.Polygon(), dtype=object)
-    pos = dist > EPS
-    out[pos] = shapely.buffer(
-        lines[pos], sign * dist[pos], quad_segs=QUAD_SEGS, cap_style="flat", single_sided=True
-    )
-    return out
-
-
-def _strip_polygons(pieces: gpd.GeoDataFrame) -> pd.DataFrame:
-    lines = np.asarray(pieces.geometry.values, dtype=object)
-    frames, motor_halves = [], []
-    for side, sign in (("left", 1.0), ("right", -1.0)):
-        bands = _bands(_side_widths(pieces, side))
-        # nested buffers at the band edges; each band is the difference of two neighbours, so
-        # adjacent strips share their boundary vertex for vertex
-        edges = [bands["motor_lane"][1], *(bands[b][1] for b in BANDS)]
-        buffers = [_buffers(lines, d, sign) for d in edges]
-        motor_halves.append(buffers[0])
-        for k, band in enumerate(BANDS):
-            inner, outer = bands[band]
-            width = outer - inner
-            keep = width > EPS
-            geoms = shapely.difference(buffers[k + 1][keep], buffers[k][keep])
-            frames.append(_frame(pieces, np.flatnonzero(keep), geoms, band, side, width[keep]))
-    motor = pieces["motor_width_m"].to_numpy()
-    keep = motor > EPS
-    geoms = shapely.union(motor_halves[0][keep], motor_halves[1][keep])
-    frames.append(_frame(pieces, np.flatnonzero(keep), geoms, "motor_lane", "both", motor[keep]))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _frame(pieces, idx, geoms, corridor, side, width) -> pd.DataFrame:
-    side_key = "left" if side in ("left", "both") else "right"
-    return pd.DataFrame(
-        {
-            "piece": idx,
-            "road_id": pieces["road_id"].to_numpy()[idx],
-            "corridor": corridor,
-            "side": side,
-            "width_m": width,
-            "sidewalk_m": pieces[f"sidewalk_{side_key}_m"].to_numpy()[idx],
-            "bike_m": pieces[f"bike_{side_key}_m"].to_numpy()[idx],
-            "motor_m": pieces["motor_width_m"].to_numpy()[idx],
-            "geometry": geoms,
-        }
-    )
-
-
 def _fills_and_arcs(pieces: gpd.GeoDataFrame, ends: _Ends) -> tuple[pd.DataFrame, np.ndarray]:
     """Corner fills (polygons) and corner arcs (graph lines) for wedges of 180° or more."""
     a = _wedges(ends)
@@ -306,12 +204,6 @@ def _fills_and_arcs(pieces: gpd.GeoDataFrame, ends: _Ends) -> tuple[pd.DataFrame
     return fills, arc_lines[shapely.length(arc_lines) > EPS]
 
 
-def _per_side(pieces, column: str, idx: np.ndarray, side: np.ndarray) -> np.ndarray:
-    left = pieces[f"{column}_left_m"].to_numpy()[idx]
-    right = pieces[f"{column}_right_m"].to_numpy()[idx]
-    return np.where(side == "left", left, right)
-
-
 def _junction_polygons(pieces: gpd.GeoDataFrame, ends: _Ends, motor: pd.DataFrame) -> pd.DataFrame:
     """Junction areas (degree ≥ 3): hull of the incident motor strips within half their width."""
     sel = ends.degree >= 3
@@ -363,35 +255,14 @@ def _junction_polygons(pieces: gpd.GeoDataFrame, ends: _Ends, motor: pd.DataFram
             "sidewalk_m": 0.0,
             "bike_m": 0.0,
             "motor_m": width,
+            "level": pieces["level"].to_numpy()[
+                incident.groupby("junction")["piece"].first().reindex(per_j.index[have]).to_numpy()
+            ],
+            "structure": "",
+            "provenance": "derived",
             "geometry": hulls,
         }
     )
-
-
-def _partition(frame: pd.DataFrame) -> pd.DataFrame:
-    """Subtract from each polygon the overlapping higher-ranked polygons of other pieces."""
-    geoms = frame["geometry"].to_numpy()
-    rank = frame["rank"].to_numpy()
-    piece = frame["piece"].to_numpy()
-    i, j = STRtree(geoms).query(geoms, predicate="intersects")
-    outranks = (rank[j] > rank[i]) | ((rank[j] == rank[i]) & (j < i))
-    keep = (piece[i] != piece[j]) & outranks
-    i, j = i[keep], j[keep]
-    if len(i) == 0:
-        return frame
-    order = np.lexsort((j, i))
-    i, j = i[order], j[order]
-    first = np.r_[True, i[1:] != i[:-1]]
-    group_start = np.flatnonzero(first)
-    k = np.arange(len(i)) - np.repeat(group_start, np.diff(np.r_[group_start, len(i)]))
-    out = geoms.copy()
-    # Iterate over the k-th cutter of every polygon at once (k ≤ the most neighbours of any).
-    for step in range(int(k.max()) + 1):
-        sel = k == step
-        out[i[sel]] = shapely.difference(out[i[sel]], geoms[j[sel]])
-    frame = frame.copy()
-    frame["geometry"] = out
-    return frame
 
 
 def _crossings(pieces: gpd.GeoDataFrame, ends: _Ends, filing: Filing) -> np.ndarray:
@@ -483,10 +354,20 @@ def _duct_connectors(ducts: np.ndarray, base: np.ndarray, filing: Filing) -> np.
 
 
 def build_corridors(
-    roads: gpd.GeoDataFrame, ducts: gpd.GeoDataFrame | None, filing: Filing
+    roads: gpd.GeoDataFrame,
+    ducts: gpd.GeoDataFrame | None,
+    filing: Filing,
+    green: np.ndarray | None = None,
 ) -> CorridorModel:
-    """Build the corridor polygons and graph lines from roads (and ducts) in a metric CRS."""
-    pieces = road_pieces(roads)
+    """Build the corridor polygons and graph lines from roads (and ducts) in a metric CRS.
+
+    ``green``: polygons of green land (metric), which become ``green_space`` polygons.
+    """
+    every = road_pieces(roads)
+    kind = every["strip_kind"].to_numpy(dtype=object)
+    pieces = every[kind == ""].reset_index(drop=True)
+    singles = every[(kind != "") & (kind != "crossing")].reset_index(drop=True)
+    mapped_crossings = every[kind == "crossing"]
     lines = np.asarray(pieces.geometry.values, dtype=object)
     ends = _ends(lines)
     strips = _strip_polygons(pieces)
@@ -495,9 +376,21 @@ def build_corridors(
     motor = frame[frame["corridor"] == "motor_lane"]
     junctions = _junction_polygons(pieces, ends, motor)
     frame["rank"] = frame["corridor"].map(RANK)
+    tagged_motor = (frame["corridor"] == "motor_lane") & (frame["provenance"] == "tagged")
+    frame.loc[tagged_motor & (frame["side"] != "junction"), "rank"] = RANK["tagged_motor_lane"]
+    crossover = pieces["crossover"].to_numpy()[frame["piece"].to_numpy()] > 0
+    frame.loc[crossover & (frame["corridor"] == "motor_lane").to_numpy(), "rank"] = RANK[
+        "crossover"
+    ]
+    extra = [f for f in (_single_strips(singles, len(pieces)), _green_space(green)) if len(f)]
     if len(junctions):
         junctions["rank"] = RANK["junction"]
-        frame = pd.concat([frame, junctions], ignore_index=True)
+        extra.append(junctions)
+    if extra:
+        frame = pd.concat([frame, *extra], ignore_index=True)
+    on_structure = frame["structure"].isin(filing.structures).to_numpy()
+    frame.loc[on_structure, "corridor"] = "structure"
+    frame.loc[on_structure, "rank"] = RANK["structure"]
     frame = frame[~shapely.is_empty(frame["geometry"].to_numpy())].reset_index(drop=True)
     frame = _partition(frame)
     # keep the polygonal part of every result; drop what subtraction left empty
@@ -506,13 +399,29 @@ def build_corridors(
     frame = frame[keep].reset_index(drop=True)
     polygons = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=geoms[keep], crs=roads.crs)
     centre = _centre_lines(pieces)
-    crossings = _crossings(pieces, ends, filing)
+    centre_level = _centre_levels(pieces)
+    single_lines = np.asarray(singles.geometry.values, dtype=object)
+    modelled = _crossings(pieces, ends, filing)
+    crossings = np.concatenate(
+        [modelled, np.asarray(mapped_crossings.geometry.values, dtype=object)]
+    )
+    crossing_level = np.concatenate(
+        [_levels_near(pieces, modelled), mapped_crossings["level"].to_numpy()]
+    ).astype(np.int64)
     duct_lines = np.empty(0, dtype=object)
     if ducts is not None and len(ducts):
         duct_lines = shapely.get_parts(np.asarray(ducts.geometry.values, dtype=object))
-    base = np.concatenate([centre, arcs, crossings])
+    base = np.concatenate([centre, single_lines, arcs, crossings])
     connectors = _duct_connectors(duct_lines, base, filing)
-    graph_lines = np.concatenate([centre, arcs, connectors])
+    graph_lines = np.concatenate([centre, single_lines, arcs, connectors])
+    line_level = np.concatenate(
+        [
+            centre_level,
+            singles["level"].to_numpy(),
+            _levels_near(pieces, arcs),
+            np.zeros(len(connectors)),
+        ]
+    ).astype(np.int64)
     return CorridorModel(
         polygons=polygons,
         tree=STRtree(np.asarray(polygons.geometry.values, dtype=object)),
@@ -520,21 +429,38 @@ def build_corridors(
         lines=graph_lines,
         crossings=crossings,
         ducts=duct_lines,
+        line_level=line_level,
+        crossing_level=crossing_level,
     )
 
 
-def polygonal(geoms: np.ndarray) -> np.ndarray:
-    """The polygonal part of each geometry (collections from make_valid/difference lose lines)."""
-    geoms = np.asarray(geoms, dtype=object).copy()
-    bad = np.flatnonzero(~np.isin(shapely.get_type_id(geoms), (3, 6)))
-    if not len(bad):
-        return geoms
-    parts, which = shapely.get_parts(geoms[bad], return_index=True)
-    sub, sub_which = shapely.get_parts(parts, return_index=True)
-    which = which[sub_which]
-    areal = shapely.get_type_id(sub) == 3
-    geoms[bad] = shapely.Polygon()
-    if areal.any():
-        have, group = np.unique(which[areal], return_inverse=True)
-        geoms[bad[have]] = shapely.multipolygons(sub[areal], indices=group)
-    return geoms
+def _centre_levels(pieces: gpd.GeoDataFrame) -> np.ndarray:
+    """Level of every line :func:`_centre_lines` returns (same order, parts counted)."""
+    lines = np.asarray(pieces.geometry.values, dtype=object)
+    level = pieces["level"].to_numpy()
+    out = [level]
+    for side in ("left", "right"):
+        for band, (inner, outer) in _bands(_side_widths(pieces, side)).items():
+            if band == "motor_lane":
+                continue
+            keep = (outer - inner) > EPS
+            if keep.any():
+                sign = 1.0 if side == "left" else -1.0
+                mid = sign * (inner + outer)[keep] / 2
+                parts = shapely.get_num_geometries(
+                    shapely.offset_curve(lines[keep], mid, quad_segs=QUAD_SEGS)
+                )
+                out.append(np.repeat(level[keep], parts))
+    return np.concatenate(out)
+
+
+def _levels_near(pieces: gpd.GeoDataFrame, lines: np.ndarray) -> np.ndarray:
+    """Level of each line (crossings, corner arcs): the level of the piece nearest its middle."""
+    if not len(lines) or not len(pieces):
+        return np.zeros(len(lines), dtype=np.int64)
+    idx, hit = STRtree(np.asarray(pieces.geometry.values, dtype=object)).query_nearest(
+        shapely.line_interpolate_point(lines, 0.5, normalized=True), all_matches=False
+    )
+    out = np.zeros(len(lines), dtype=np.int64)
+    out[idx] = pieces["level"].to_numpy()[hit]
+    return out

@@ -32,6 +32,7 @@ REASONS = (
     "OCCUPIES_GREEN_BELT",
     "BIKE_LANE_NOT_PASSABLE",
     "OFF_CORRIDOR",
+    "ON_STRUCTURE",  # a bridge deck, tunnel, covered way or steps (the structure's consent)
 )
 _R = {code: i for i, code in enumerate(REASONS)}
 NO_REASON = -1
@@ -47,6 +48,8 @@ CORRIDOR_NAMES = {
         "crossing": "横穿车行道",
         "access": "接户段",
         "off_corridor": "道路通道外",
+        "structure": "桥梁/隧道等构筑物",
+        "green_space": "绿地",
     },
     "en": {
         "sidewalk": "sidewalk",
@@ -57,6 +60,8 @@ CORRIDOR_NAMES = {
         "crossing": "carriageway crossing",
         "access": "service connection",
         "off_corridor": "off the corridors",
+        "structure": "bridge / tunnel / structure",
+        "green_space": "green space",
     },
 }
 PROCEDURE_NAMES = {
@@ -80,11 +85,13 @@ PERMIT_NAMES = {
         "road_excavation": "道路挖掘",
         "corridor_planning": "通道规划",
         "green_occupation": "绿化占用",
+        "structure_consent": "桥梁隧道等构筑物管理单位同意",
     },
     "en": {
         "road_excavation": "road excavation",
         "corridor_planning": "corridor planning",
         "green_occupation": "green occupation",
+        "structure_consent": "consent of the structure's owner",
     },
 }
 
@@ -131,7 +138,9 @@ def piece_reasons(
     if f.crossing_counts_as == "motor_lane":
         reason[corridor == CODE["crossing"]] = _R["OCCUPIES_MOTOR_LANE"]
     reason[corridor == CODE["green_belt"]] = _R["OCCUPIES_GREEN_BELT"]
+    reason[corridor == CODE["green_space"]] = _R["OCCUPIES_GREEN_BELT"]
     reason[corridor == CODE["off_corridor"]] = _R["OFF_CORRIDOR"]
+    reason[corridor == CODE["structure"]] = _R["ON_STRUCTURE"]
     free = (corridor == CODE["duct"]) | (corridor == CODE["access"])
     occupied = np.where(free, 0.0, trench)
     return PieceRule(reason, occupied, np.where(walk, np.maximum(remaining, 0.0), np.nan))
@@ -205,6 +214,16 @@ class Reason:
             if lang == "zh":
                 return f"{self.length_m:.1f} 米不在已测绘的道路通道内"
             return f"{self.length_m:.1f} m lie off the mapped road corridors"
+        if self.code == "ON_STRUCTURE":
+            if lang == "zh":
+                return (
+                    f"{self.length_m:.1f} 米位于桥梁、隧道、风雨廊或台阶上，"
+                    f"需构筑物管理单位同意{on_roads}"
+                )
+            return (
+                f"{self.length_m:.1f} m lie on a bridge deck, in a tunnel, on a covered way or "
+                f"on steps: the structure's owner must consent{on_roads}"
+            )
         if self.code == "ROUTE_HAS_GAPS":
             if lang == "zh":
                 return f"线路有 {v['gaps']} 处断开，最大 {v['max_gap_m']:.1f} 米"

@@ -28,13 +28,15 @@ CORRIDORS = (
     "crossing",
     "access",
     "off_corridor",
+    "structure",  # a bridge deck, tunnel, covered way or steps (not filing-eligible)
+    "green_space",  # green land: parks, protective green, planted squares
 )
 CODE = {name: i for i, name in enumerate(CORRIDORS)}
 OFF = CODE["off_corridor"]
 # What a service connection may pass between a door or an asset and the road's walkable strips:
 # off the corridors (private land, setbacks) and the green belt the equipment stands in.
-ACCESS_PASSES = (CODE["off_corridor"], CODE["green_belt"])
-DUCT_RANK = 6
+ACCESS_PASSES = (CODE["off_corridor"], CODE["green_belt"], CODE["green_space"])
+DUCT_RANK = 60  # above every strip (corridors.RANK)
 SIDES = ("left", "right", "both", "junction", "")
 SIDE_CODE = {name: i for i, name in enumerate(SIDES)}
 
@@ -57,6 +59,8 @@ class Overlay:
     bike_m: np.ndarray
     motor_m: np.ndarray
     tolerance_m: float
+    level: np.ndarray | None = None  # level of each polygon (grade separation); None: all 0
+    provenance: np.ndarray | None = None  # where each strip's position and width came from
 
     @classmethod
     def build(cls, model: CorridorModel, *, ducts_unoccupied: bool, tolerance_m: float) -> Overlay:
@@ -69,6 +73,17 @@ class Overlay:
         sidewalk = polys["sidewalk_m"].to_numpy(dtype=float)
         bike = polys["bike_m"].to_numpy(dtype=float)
         motor = polys["motor_m"].to_numpy(dtype=float)
+        n_polys = len(polys)
+        level = (
+            polys["level"].to_numpy(dtype=np.int64)
+            if "level" in polys
+            else np.zeros(n_polys, np.int64)
+        )
+        prov = (
+            polys["provenance"].to_numpy(dtype=object)
+            if "provenance" in polys
+            else np.full(n_polys, "tagged", dtype=object)
+        )
         if ducts_unoccupied and len(model.ducts):
             # a route following a duct, within the corridor tolerance of it, uses the duct
             d = shapely.buffer(model.ducts, max(tolerance_m, EPS), quad_segs=2, cap_style="flat")
@@ -81,6 +96,8 @@ class Overlay:
             sidewalk = np.concatenate([sidewalk, np.zeros(n)])
             bike = np.concatenate([bike, np.zeros(n)])
             motor = np.concatenate([motor, np.zeros(n)])
+            level = np.concatenate([level, np.zeros(n, np.int64)])
+            prov = np.concatenate([prov, np.full(n, "tagged", dtype=object)])
         return cls(
             geoms=geoms,
             boundaries=shapely.boundary(geoms),
@@ -93,6 +110,8 @@ class Overlay:
             bike_m=bike,
             motor_m=motor,
             tolerance_m=tolerance_m,
+            level=level,
+            provenance=prov,
         )
 
     # -----------------------------------------------------------------------------------------
@@ -124,11 +143,19 @@ class Overlay:
         first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])]
         return seg[first], t[first]
 
-    def classify(self, points: np.ndarray) -> np.ndarray:
-        """Polygon index containing each point (highest rank first), or -1 when off corridor."""
+    def classify(self, points: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
+        """Polygon index containing each point (highest rank first), or -1 when off corridor.
+
+        ``level`` (one per point): consider only polygons of that level (a corridor-graph edge
+        belongs to its way's level); None: every level (a drawn route has no level, so where a
+        bridge passes over a road the bridge deck, a structure, ranks first).
+        """
         pts = shapely.points(points)
         out = np.full(len(pts), -1, dtype=np.int64)
         pt_i, poly_j = self.tree.query(pts, predicate="intersects")
+        if level is not None and self.level is not None and len(pt_i):
+            same = self.level[poly_j] == np.asarray(level)[pt_i]
+            pt_i, poly_j = pt_i[same], poly_j[same]
         if len(pt_i):
             order = np.lexsort((poly_j, -self.rank[poly_j], pt_i))
             pt_i, poly_j = pt_i[order], poly_j[order]
@@ -139,6 +166,9 @@ class Overlay:
             near_i, near_j = self.tree.query_nearest(
                 pts[miss], max_distance=self.tolerance_m, all_matches=True
             )
+            if level is not None and self.level is not None and len(near_i):
+                same = self.level[near_j] == np.asarray(level)[miss][near_i]
+                near_i, near_j = near_i[same], near_j[same]
             if len(near_i):
                 order = np.lexsort((near_j, -self.rank[near_j], near_i))
                 near_i, near_j = near_i[order], near_j[order]
@@ -146,11 +176,12 @@ class Overlay:
                 out[miss[near_i[first]]] = near_j[first]
         return out
 
-    def pieces(self, a: np.ndarray, b: np.ndarray) -> Pieces:
-        """Cut segments at polygon boundaries and classify every piece."""
+    def pieces(self, a: np.ndarray, b: np.ndarray, level: np.ndarray | None = None) -> Pieces:
+        """Cut segments at polygon boundaries and classify every piece (``level``: per
+        segment, see :meth:`classify`)."""
         seg, t = self.cuts(a, b)
         pa, pb, parent = cut_segments(a, b, seg, t)
-        poly = self.classify((pa + pb) / 2.0)
+        poly = self.classify((pa + pb) / 2.0, None if level is None else level[parent])
         return Pieces.from_polys(self, pa, pb, parent, poly)
 
 
@@ -168,6 +199,7 @@ class Pieces:
     sidewalk_m: np.ndarray
     bike_m: np.ndarray
     motor_m: np.ndarray
+    provenance: np.ndarray  # object: tagged, mapped_way, derived, default ("" off corridor)
 
     @property
     def length(self) -> np.ndarray:
@@ -202,6 +234,11 @@ class Pieces:
             sidewalk_m=take(ov.sidewalk_m, 0.0, float),
             bike_m=take(ov.bike_m, 0.0, float),
             motor_m=take(ov.motor_m, 0.0, float),
+            provenance=take(
+                ov.provenance if ov.provenance is not None else np.full(len(ov.geoms), "tagged"),
+                "",
+                object,
+            ),
         )
 
     def select(self, idx) -> Pieces:

@@ -57,6 +57,7 @@ ENV = "ONEMAP_GRAPH_CACHE"
 # Every module whose code shapes the cached arrays: a change in any of them is a new key.
 _CODE = (
     "onemap.routing.corridors",
+    "onemap.routing.sections",
     "onemap.routing.overlay",
     "onemap.routing.graph",
     "onemap.routing.build",

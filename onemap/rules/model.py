@@ -76,6 +76,10 @@ class Filing(_Model):
     trench_width_m: dict[str, float]
     tiers: list[Tier]
     permits: dict[str, list[str]]
+    # Strips on these structures are not filing-eligible (ON_STRUCTURE); see the table.
+    structures: list[str] = Field(default_factory=lambda: ["bridge", "tunnel", "covered", "steps"])
+    # Land-use codes of green space: a route through such a parcel occupies green (item 2).
+    green_landuse_codes: list[str] = Field(default_factory=lambda: ["1401", "1402", "1403"])
 
     def trench_width(self, voltage_kv: float) -> float:
         """Trench width for a voltage; raises OnemapInputError for a voltage not in the table."""

@@ -26,7 +26,6 @@ What is read (tags → layers, mapping tables in ``data/osm_import.toml``):
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -39,21 +38,22 @@ import pandas as pd
 import shapely
 
 from onemap.geo.crs import STORAGE_CRS, metric_crs_for_bounds
+from onemap.geo.importers.osm_match import _apply_matches, _medians, _narrow_to_mapped, match_beside
 from onemap.geo.importers.osm_read import (
     load_table,
     read_osm,
 )
 from onemap.geo.importers.osm_tags import (
-    DEFAULTED,
-    DERIVED,
-    FOOT_CYCLE,
+    DEFAULT,
+    MAPPED,
+    PROVENANCES,
     SIDES,
     STRIPS,
     TAGGED,
+    grade,
     infer_cross_section,
     parse_rating_kva,
     parse_voltage_kv,
-    parse_width_m,
 )
 from onemap.geo.importers.report import ImportReport, write_layers
 from onemap.geo.layers import cross_section_table, road_class_of
@@ -65,165 +65,69 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name] if name in df.columns else pd.Series(None, index=df.index, dtype=object)
 
 
-def _segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start points, end points and owner index of every non-degenerate line segment."""
-    xy, idx = shapely.get_coordinates(geoms, return_index=True)
-    same = idx[1:] == idx[:-1]
-    a, b, owner = xy[:-1][same], xy[1:][same], idx[:-1][same]
-    keep = np.any(a != b, axis=1)
-    return a[keep], b[keep], owner[keep]
-
-
-def match_beside(
-    roads: np.ndarray,
-    allowed: np.ndarray,
-    cands: np.ndarray,
-    params: dict,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Match candidate ways (sidewalks, cycleways) to the road side they run beside.
-
-    ``roads`` and ``cands`` are metric LineStrings; ``allowed[i, s]`` says whether side ``s``
-    (0 left, 1 right) of road ``i`` may take a match (not where tags say there is none).
-    Candidates are cut into pieces of at most ``step_m``; each piece is matched to the nearest
-    road segment within ``max_offset_m`` that runs within ``max_angle_deg`` of it, on the side
-    given by the sign of the cross product of the road's direction and the offset to the piece.
-    Returns the matched pieces (``cand``, ``road``, ``side``, ``length``) and each candidate's
-    matched share of its length.
-    """
-    share = np.zeros(len(cands))
-    empty = pd.DataFrame({"cand": [], "road": [], "side": [], "length": []})
-    if len(roads) == 0 or len(cands) == 0:
-        return empty, share
-    ra, rb, rowner = _segments(roads)
-    ca, cb, cowner = _segments(shapely.segmentize(cands, params["step_m"]))
-    cvec = cb - ca
-    clen = np.hypot(cvec[:, 0], cvec[:, 1])
-    mid = (ca + cb) / 2
-    tree = shapely.STRtree(shapely.linestrings(np.stack([ra, rb], axis=1)))
-    qi, ti = tree.query(shapely.points(mid), predicate="dwithin", distance=params["max_offset_m"])
-    v = rb[ti] - ra[ti]
-    w = mid[qi] - ra[ti]
-    vv = np.einsum("ij,ij->i", v, v)
-    t = np.clip(np.einsum("ij,ij->i", w, v) / vv, 0.0, 1.0)
-    off = w - t[:, None] * v
-    dist = np.hypot(off[:, 0], off[:, 1])
-    cross = v[:, 0] * w[:, 1] - v[:, 1] * w[:, 0]
-    side = (cross < 0).astype(np.int64)  # positive cross product: left of the road
-    cos = np.abs(np.einsum("ij,ij->i", cvec[qi], v)) / (clen[qi] * np.sqrt(vv))
-    road = rowner[ti]
-    ok = (
-        (cos >= math.cos(math.radians(params["max_angle_deg"])))
-        & (dist >= params["min_offset_m"])
-        & allowed[road, side]
-    )
-    pieces = pd.DataFrame({"piece": qi[ok], "road": road[ok], "side": side[ok], "dist": dist[ok]})
-    pieces = pieces.sort_values(["piece", "dist"], kind="stable").drop_duplicates("piece")
-    pieces["cand"] = cowner[pieces["piece"].to_numpy()]
-    pieces["length"] = clen[pieces["piece"].to_numpy()]
-    total = np.bincount(cowner, weights=clen, minlength=len(cands))
-    matched = np.bincount(pieces["cand"], weights=pieces["length"], minlength=len(cands))
-    share = np.divide(matched, total, out=np.zeros(len(cands)), where=total > 0)
-    return pieces[["cand", "road", "side", "length"]], share
-
-
-def _apply_matches(
-    prefix: str,
-    roads: pd.DataFrame,
-    road_len: np.ndarray,
-    pieces: pd.DataFrame,
-    cand_width: np.ndarray,
-    default_width: np.ndarray,
-    params: dict,
-) -> int:
-    """Give matched road sides the candidate's strip; returns the number of sides derived."""
-    if pieces.empty:
-        return 0
-    pieces = pieces.assign(
-        width=cand_width[pieces["cand"].to_numpy()],
-        wlen=lambda p: np.where(np.isnan(p["width"]), 0.0, p["length"]),
-    )
-    pieces["wsum"] = pieces["width"].fillna(0.0) * pieces["wlen"]
-    agg = pieces.groupby(["road", "side"]).agg(
-        covered=("length", "sum"), wsum=("wsum", "sum"), wlen=("wlen", "sum")
-    )
-    agg = agg.reset_index()
-    agg = agg[agg["covered"] >= params["min_cover"] * road_len[agg["road"].to_numpy()]]
-    n = 0
-    for side_no, side in enumerate(SIDES):
-        sel = agg[agg["side"] == side_no]
-        rows = sel["road"].to_numpy()
-        width = np.where(
-            sel["wlen"] > 0, sel["wsum"] / sel["wlen"].where(sel["wlen"] > 0, 1), np.nan
-        )
-        width = np.where(np.isnan(width), default_width[rows], width)
-        col = f"{prefix}_{side}"
-        # a side the tags already state keeps the tags (they are closer to the truth),
-        # except 'separate', which waits for exactly this match
-        take = (roads[f"{col}_src"].to_numpy()[rows] != TAGGED) | roads[f"{col}_sep"].to_numpy()[
-            rows
-        ]
-        idx = roads.index[rows[take]]
-        roads.loc[idx, col] = width[take]
-        roads.loc[idx, f"{col}_src"] = DERIVED
-        roads.loc[idx, f"{col}_sep"] = False
-        n += int(take.sum())
-    return n
-
-
 def build_roads(ways: gpd.GeoDataFrame, report: ImportReport, table: dict) -> gpd.GeoDataFrame:
     """The ``roads`` layer from ``highway=*`` ways (see the module doc)."""
     if ways.empty:
         return ways
+    ways = ways.reset_index(drop=True)
     xs = cross_section_table()
+    od = xs["osm_defaults"]
     known = set(xs["classes"]) | set(xs["aliases"])
     hw = _col(ways, "highway").astype(str)
-    crossing = (_col(ways, "footway") == "crossing") | (_col(ways, "cycleway") == "crossing")
-    crossing |= hw == "crossing"
     area = _col(ways, "area") == "yes"
     unknown = ~hw.isin(known - {"default"})
+    service = _col(ways, "service")
+    private = hw.eq("service") & (
+        service.isin(od["private_service"]) | _col(ways, "access").isin(od["private_access"])
+    )
     for value, n in hw[unknown].value_counts().items():
         report.skip(f"highway={value} is not a road corridor", int(n))
-    report.skip("crossing of a carriageway (footway=crossing): not a corridor", int(crossing.sum()))
-    report.skip("highway drawn as an area (area=yes)", int((area & ~crossing & ~unknown).sum()))
-    ways = ways[~(unknown | crossing | area)].reset_index(drop=True)
+    report.skip("highway drawn as an area (area=yes)", int((area & ~unknown).sum()))
+    report.skip(
+        "private service road or parking aisle (access=private, service=parking_aisle): "
+        "not a public corridor",
+        int((private & ~area & ~unknown).sum()),
+    )
+    ways = ways[~(unknown | area | private)].reset_index(drop=True)
     hw = ways["highway"].astype(str)
-    sections = [
-        infer_cross_section(_tags(r)) for r in ways.drop(columns="geometry").to_dict("records")
-    ]
+    records = [_tags(r) for r in ways.drop(columns="geometry").to_dict("records")]
+    sections = [infer_cross_section(t) for t in records]
+    grades = [grade(t) for t in records]
     roads = pd.DataFrame({"road_id": "osm-" + ways["osm"], "highway": hw})
     for strip in STRIPS:
         roads[strip] = [s.widths[strip] for s in sections]
         roads[f"{strip}_src"] = [s.sources[strip] for s in sections]
         roads[f"{strip}_sep"] = [s.separate.get(strip, False) for s in sections]
-    for s in sections:
-        for value in s.unknown_values:
+    for sec in sections:
+        for value in sec.unknown_values:
             report.unmapped[value] += 1
+    roads["strip_kind"] = [s.strip_kind for s in sections]
+    roads["level"] = [g[0] for g in grades]
+    roads["structure"] = [g[1] for g in grades]
+    roads["crossover"] = hw.eq("service") & _col(ways, "service").isin(od["crossover_service"])
     roads["road_class"] = hw.map(road_class_of)
     roads["name"] = _col(ways, "name").fillna("").to_numpy()
     roads = gpd.GeoDataFrame(roads, geometry=ways.geometry.values, crs=STORAGE_CRS)
 
-    motor = ~hw.isin(FOOT_CYCLE).to_numpy()
-    footway = _col(ways, "footway").eq("sidewalk").to_numpy() & ~motor
-    cycle = hw.eq("cycleway").to_numpy() & ~footway
+    kind = roads["strip_kind"].to_numpy()
+    motor = kind == ""
     metric = roads.to_crs(metric_crs_for_bounds(tuple(roads.total_bounds)))
     geoms = metric.geometry.values
     road_len = shapely.length(geoms[motor])
-    width_tag = np.array([_nan(parse_width_m(v)) for v in _col(ways, "width")], dtype=float)
     params = table["matching"]
     motor_idx = np.flatnonzero(motor)
     motor_roads = roads.iloc[motor_idx].reset_index(drop=True)
-    cls_default = xs["classes"]
-    consumed = np.zeros(len(roads), bool)
     stats: dict[str, int] = {}
-    for prefix, cand_mask, default_key in (
-        ("sidewalk", footway, "sidewalk_m"),
-        ("bike", cycle, "bike_m"),
-    ):
+    stats["median_sides"] = _medians(motor_roads, geoms[motor], records, motor_idx, od)
+    offsets = []
+    cycle = hw.eq("cycleway").to_numpy() & (kind != "sidewalk")  # shared foot-cycle ways too
+    for prefix, cand_mask in (("sidewalk", kind == "sidewalk"), ("bike", cycle)):
         allowed = np.stack(
             [
                 ~(
                     (motor_roads[f"{prefix}_{s}_src"] == TAGGED)
                     & (motor_roads[f"{prefix}_{s}"] == 0)
+                    & ~motor_roads[f"{prefix}_{s}_sep"]
                 )
                 for s in SIDES
             ],
@@ -233,36 +137,42 @@ def build_roads(ways: gpd.GeoDataFrame, report: ImportReport, table: dict) -> gp
         pieces, share = match_beside(geoms[motor], allowed, geoms[cand_idx], params)
         took = share >= params["min_share"]
         pieces = pieces[took[pieces["cand"].to_numpy()]] if len(pieces) else pieces
-        default = np.array(
-            [
-                float(cls_default[c][default_key]) or float(xs["osm"]["bike_lane_m"])
-                for c in motor_roads["road_class"]
-            ]
-        )
-        derived = _apply_matches(
-            prefix, motor_roads, road_len, pieces, width_tag[cand_idx], default, params
-        )
-        consumed[cand_idx[took]] = True
+        taken = _apply_matches(prefix, motor_roads, road_len, pieces, params)
+        half = od["sidewalk_way_m" if prefix == "sidewalk" else "cycleway_m"] / 2
+        offsets.append(taken.assign(half=half))
         name = "footway_sidewalk" if prefix == "sidewalk" else "cycleway"
         stats[f"{name}_ways"] = len(cand_idx)
         stats[f"{name}_matched"] = int(took.sum())
         stats[f"{name}_own_corridor"] = int((~took).sum())
-        stats[f"{prefix}_sides_derived"] = derived
+        stats[f"{prefix}_sides_mapped"] = len(taken)
+    both = pd.concat(offsets, ignore_index=True)
+    stats["carriageways_narrowed_to_mapped_ways"] = _narrow_to_mapped(motor_roads, both)
+    unmatched = 0
+    for p in ("sidewalk", "bike"):
+        for side in SIDES:
+            sep = motor_roads[f"{p}_{side}_sep"].to_numpy(dtype=bool)
+            # tagged "separate" but no way found beside it: nothing is invented there
+            motor_roads.loc[sep, f"{p}_{side}"] = 0.0
+            motor_roads.loc[sep, f"{p}_{side}_src"] = DEFAULT
+            unmatched += int(sep.sum())
+    stats["separate_sides_unmatched"] = unmatched
     for col in motor_roads.columns.drop("geometry"):
         roads.loc[roads.index[motor_idx], col] = motor_roads[col].to_numpy()
-    stats["separate_sides_unmatched"] = int(
-        sum(roads[f"{p}_{s}_sep"].sum() for p in ("sidewalk", "bike") for s in SIDES)
-    )
+    # a way that is a strip of its own has its position mapped; its width tagged or default
+    for strip in STRIPS:
+        own = ~motor & (roads[f"{strip}_src"].to_numpy() == DEFAULT)
+        roads.loc[own, f"{strip}_src"] = MAPPED
     report.matching.update(stats)
-    roads = roads[~consumed].reset_index(drop=True)
 
     sources = roads[[f"{s}_src" for s in STRIPS]].to_numpy()
     roads["xs_source"] = [
         ";".join(f"{s}={v}" for s, v in zip(STRIPS, row, strict=True)) for row in sources
     ]
+    widths = roads[list(STRIPS)].to_numpy(dtype=float)
     for i, strip in enumerate(STRIPS):
-        counts = pd.Series(sources[:, i]).value_counts()
-        report.fills[strip] = {k: int(counts.get(k, 0)) for k in (TAGGED, DERIVED, DEFAULTED)}
+        present = widths[:, i] > 0
+        counts = pd.Series(sources[present, i]).value_counts()
+        report.fills[strip] = {k: int(counts.get(k, 0)) for k in PROVENANCES}
     n_motor = max(int(motor.sum()), 1)
     tagged_any = ways.columns[ways.columns.str.startswith(("sidewalk", "cycleway"))]
     for label, cols in (
@@ -274,6 +184,7 @@ def build_roads(ways: gpd.GeoDataFrame, report: ImportReport, table: dict) -> gp
         present = ways[[c for c in cols if c in ways.columns]].notna().any(axis=1).to_numpy()
         report.coverage[label] = float((present & motor).sum()) / n_motor
     keep = [c.name for c in LAYERS["roads"].columns] + ["highway", "geometry"]
+    keep += [c for c in ("strip_kind", "level", "structure", "crossover") if c not in keep]
     roads = roads.rename(columns={f"{s}": f"{s}_m" for s in STRIPS if s != "motor_width"})
     roads = roads.rename(columns={"motor_width": "motor_width_m"})
     return roads[keep]
@@ -296,6 +207,8 @@ def build_landuse(areas: gpd.GeoDataFrame, report: ImportReport, table: dict) ->
     keys = [k for k in mapping["keys"] if k in areas.columns]
     if areas.empty or not keys:
         return gpd.GeoDataFrame(geometry=[], crs=STORAGE_CRS)
+    # Chunks of the reader repeat index labels: align every Series on positions.
+    areas = areas.reset_index(drop=True)
     code = pd.Series(None, index=areas.index, dtype=object)
     source = pd.Series(None, index=areas.index, dtype=object)
     first_tag = pd.Series(None, index=areas.index, dtype=object)
@@ -310,7 +223,9 @@ def build_landuse(areas: gpd.GeoDataFrame, report: ImportReport, table: dict) ->
     unmapped = code.isna() & first_tag.notna()
     for tag, n in first_tag[unmapped].value_counts().items():
         report.unmapped[tag] += int(n)
-    parcels = areas[code.notna()].assign(landuse_code=code, mapped_by=source)
+    has = code.notna()
+    # (an empty frame would adopt a whole Series' index on assignment: select first)
+    parcels = areas[has].assign(landuse_code=code[has], mapped_by=source[has])
     parcels["osm_tag"] = [
         f"{k}={r[k]}" for k, r in zip(parcels["mapped_by"], parcels.to_dict("records"), strict=True)
     ]

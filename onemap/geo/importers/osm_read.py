@@ -25,9 +25,27 @@ from onemap.geo.layers import DATA_DIR
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
 AREA_KEYS = ("landuse", "amenity", "leisure", "building", "power")
 _ROAD_KEYS = frozenset(
-    {"highway", "name", "width", "lanes", "oneway", "junction", "foot", "area", "footway"}
+    {
+        "highway",
+        "name",
+        "width",
+        "lanes",
+        "oneway",
+        "junction",
+        "foot",
+        "area",
+        "footway",
+        # grade separation and access (issue 13)
+        "bridge",
+        "tunnel",
+        "layer",
+        "covered",
+        "service",
+        "access",
+        "dual_carriageway",
+    }
 )
-_ROAD_PREFIXES = ("sidewalk", "cycleway", "lanes:")
+_ROAD_PREFIXES = ("sidewalk", "cycleway", "lanes:", "parking:")
 _POWER_KEYS = ("power", "voltage", "voltage:primary", "rating", "substation", "name", "ref")
 CHUNK = 50_000  # features converted and bbox-filtered at a time
 

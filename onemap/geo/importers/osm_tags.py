@@ -6,14 +6,23 @@ give come
 from the per-class table ``data/cross_sections.toml`` (CJJ 37 typical sections) and its ``[osm]``
 lane widths; nothing here writes a width as a literal.
 
-Each of the seven cross-section strips gets a source:
+Each of the seven cross-section strips gets a source (its provenance):
 
 - ``tagged``: the way's own tags state the strip (presence or absence; the width from a width
   tag when there is one, else from the class table);
-- ``derived``: worked out from other information: a separately mapped sidewalk or cycleway
-  matched beside the road, the motor width from ``lanes`` × lane width, a one-way carriageway,
-  or a carriageway ``width`` minus painted bike lanes;
-- ``defaulted``: no tag says anything about the strip; the class default applies.
+- ``mapped_way``: the strip is a separately mapped way (``footway=sidewalk``, a cycle track)
+  matched beside the road: the way is kept as a strip of its own along its real geometry and
+  the road's side carries none (set in :mod:`onemap.geo.importers.osm`);
+- ``derived``: worked out from other information: the motor width from ``lanes`` × lane width
+  (plus tagged parking), from the offset of mapped sidewalks, or a carriageway ``width`` minus
+  painted bike lanes; a median side of a one-way pair;
+- ``default``: no tag says anything about the strip; the OSM defaults of
+  ``data/cross_sections.toml`` ``[osm_defaults]`` apply — no bike lane, no green belt, a
+  sidewalk only on classes that have them in practice and never on motorways or trunk roads.
+
+Foot and cycle ways of their own (``highway=footway|path|cycleway|steps|pedestrian``) are one
+strip of their whole width (:attr:`CrossSection.strip_kind`); :func:`grade` reads ``bridge``,
+``tunnel``, ``layer`` and ``covered``.
 
 Left and right are relative to the way's drawing direction, as in OSM.
 """
@@ -26,7 +35,8 @@ from dataclasses import dataclass, field
 
 from onemap.geo.layers import cross_section_table, road_class_of
 
-TAGGED, DERIVED, DEFAULTED = "tagged", "derived", "defaulted"
+TAGGED, MAPPED, DERIVED, DEFAULT = "tagged", "mapped_way", "derived", "default"
+PROVENANCES = (TAGGED, MAPPED, DERIVED, DEFAULT)
 SEPARATE = "separate"  # a side mapped as its own way; resolved by matching in osm.py
 SIDES = ("left", "right")
 STRIPS = (
@@ -127,6 +137,9 @@ class CrossSection:
     sources: dict[str, str]
     separate: dict[str, bool] = field(default_factory=dict)  # e.g. {"sidewalk_left": True}
     unknown_values: list[str] = field(default_factory=list)  # tag=value the rules do not know
+    # "" for a road with a cross-section; the kind of a way that is one strip of its own
+    # (footway, path, steps, pedestrian, cycleway, sidewalk, crossing)
+    strip_kind: str = ""
 
     def xs_source(self) -> str:
         """Compact per-strip source: ``sidewalk_left=tagged;…;green_right=defaulted``."""
@@ -137,7 +150,7 @@ def _side_tag(tags: Mapping[str, str], key: str, side: str, suffix: str = "") ->
     return tags.get(f"{key}:{side}{suffix}") or tags.get(f"{key}:both{suffix}")
 
 
-def _is_oneway(tags: Mapping[str, str], highway: str) -> int:
+def is_oneway(tags: Mapping[str, str], highway: str) -> int:
     """+1 one-way along the drawing direction, -1 against it, 0 two-way."""
     value = tags.get("oneway", "")
     if value == "-1":
@@ -149,6 +162,53 @@ def _is_oneway(tags: Mapping[str, str], highway: str) -> int:
     if highway in IMPLIED_ONEWAY or tags.get("junction") in ("roundabout", "circular"):
         return 1
     return 0
+
+
+BRIDGE_VALUES = frozenset(
+    {"yes", "viaduct", "boardwalk", "cantilever", "covered", "movable", "trestle", "aqueduct"}
+)
+TUNNEL_VALUES = frozenset({"yes", "building_passage", "culvert", "avalanche_protector"})
+
+
+def grade(tags: Mapping[str, str]) -> tuple[int, str]:
+    """``(level, structure)`` of a way: its ``layer`` (default 1 on a bridge, -1 in a tunnel,
+    else 0) and ``bridge`` / ``tunnel`` (also ``tunnel=building_passage``) / ``covered``
+    (``covered=yes``) / ``steps`` / ``""``. Ways are noded only with ways of their level.
+
+    >>> grade({"highway": "primary", "bridge": "yes"})
+    (1, 'bridge')
+    >>> grade({"highway": "footway", "tunnel": "building_passage"})
+    (0, 'tunnel')
+    """
+    structure = ""
+    if tags.get("bridge", "no") in BRIDGE_VALUES:
+        structure = "bridge"
+    elif tags.get("tunnel", "no") in TUNNEL_VALUES:
+        structure = "tunnel"
+    elif tags.get("covered", "no") == "yes":
+        structure = "covered"
+    elif tags.get("highway") == "steps":
+        structure = "steps"
+    try:
+        layer: int | None = int(tags.get("layer", "").strip())
+    except ValueError:
+        layer = None
+    if layer is None:
+        passage = tags.get("tunnel") == "building_passage"
+        layer = {"bridge": 1, "tunnel": 0 if passage else -1}.get(structure, 0)
+    return int(layer), structure
+
+
+def parking_width(tags: Mapping[str, str], side: str, table: Mapping[str, float]) -> float:
+    """Width (m) a tagged parking lane adds to the carriageway on one side (0 if none)."""
+    for key in (f"parking:lane:{side}", "parking:lane:both", f"parking:{side}:orientation"):
+        value = tags.get(key)
+        if value in table:
+            return float(table[value])
+    value = tags.get(f"parking:{side}") or tags.get("parking:both")
+    if value in ("lane", "street_side"):
+        return float(table[value])
+    return 0.0
 
 
 _SIDEWALK_BASE = {
@@ -235,8 +295,8 @@ def infer_cross_section(tags: Mapping[str, str]) -> CrossSection:
     Motor ways: sidewalks and bike strips per side from ``sidewalk*``/``cycleway*`` tags and
     their ``:width`` tags; the carriageway from ``width`` (minus painted bike lanes), else
     ``lanes`` (or ``lanes:forward`` + ``lanes:backward``) × lane width, else half the class
-    carriageway (at least one lane) for a one-way road, else the class default. Foot and cycle
-    ways (road class ``path``) carry only their own strip, split in two halves about the line.
+    carriageway (``oneway_class_share``, at least one lane) for a one-way road, else the class
+    default. Foot and cycle ways are one strip of their own (:func:`_foot_cycle_section`).
     """
     table = cross_section_table()
     highway = tags.get("highway", "")
@@ -252,7 +312,10 @@ def infer_cross_section(tags: Mapping[str, str]) -> CrossSection:
     if highway in FOOT_CYCLE:
         return _foot_cycle_section(tags, highway, d, osm, width)
 
-    oneway = _is_oneway(tags, highway)
+    od = table["osm_defaults"]
+    # Silent sides get a sidewalk only on classes that have them, never on motorways/trunks.
+    walk_default = cls in od["sidewalk_classes"] and highway not in od["no_walk_highways"]
+    oneway = is_oneway(tags, highway)
     walk = sidewalk_sides(tags, unknown)
     bike = cycleway_sides(tags, oneway, unknown)
     for side in SIDES:
@@ -262,7 +325,8 @@ def infer_cross_section(tags: Mapping[str, str]) -> CrossSection:
             _side_tag(tags, "sidewalk", side, ":width") or tags.get("sidewalk:width")
         )
         if kind is None:
-            widths[key], sources[key] = float(d["sidewalk_m"]), DEFAULTED
+            widths[key] = float(d["sidewalk_m"]) if walk_default else 0.0
+            sources[key] = DEFAULT
         elif kind == "no":
             widths[key], sources[key] = 0.0, TAGGED
         else:
@@ -276,14 +340,16 @@ def infer_cross_section(tags: Mapping[str, str]) -> CrossSection:
         )
         lane_default = float(d["bike_m"]) or float(osm["bike_lane_m"])
         if kind is None:
-            widths[key], sources[key] = float(d["bike_m"]), DEFAULTED
+            widths[key] = float(d["bike_m"]) if od["silent_bike"] else 0.0
+            sources[key] = DEFAULT
         elif kind == "no":
             widths[key], sources[key] = 0.0, TAGGED
         else:
             widths[key] = tagged_w if tagged_w is not None else lane_default
             sources[key] = TAGGED
             separate[key] = kind == SEPARATE
-        widths[f"green_{side}"], sources[f"green_{side}"] = float(d["green_m"]), DEFAULTED
+        widths[f"green_{side}"] = float(d["green_m"]) if od["silent_green"] else 0.0
+        sources[f"green_{side}"] = DEFAULT
 
     lanes = parse_count(tags.get("lanes"))
     fwd, bwd = parse_count(tags.get("lanes:forward")), parse_count(tags.get("lanes:backward"))
@@ -296,43 +362,45 @@ def infer_cross_section(tags: Mapping[str, str]) -> CrossSection:
         else:
             widths["motor_width"], sources["motor_width"] = width, TAGGED
     elif lanes is not None:
-        widths["motor_width"] = lanes * float(osm["lane_width_m"])
+        parking = sum(parking_width(tags, side, od["parking_m"]) for side in SIDES)
+        widths["motor_width"] = lanes * float(osm["lane_width_m"]) + parking
         sources["motor_width"] = DERIVED
     elif oneway:
-        half = float(d["motor_width_m"]) / 2
-        widths["motor_width"] = max(half, float(osm["lane_width_m"]))
+        share = float(od["oneway_class_share"])
+        widths["motor_width"] = max(share * float(d["motor_width_m"]), float(osm["lane_width_m"]))
         sources["motor_width"] = DERIVED
     else:
-        widths["motor_width"], sources["motor_width"] = float(d["motor_width_m"]), DEFAULTED
+        widths["motor_width"], sources["motor_width"] = float(d["motor_width_m"]), DEFAULT
     return CrossSection(widths, sources, separate, unknown)
 
 
 def _foot_cycle_section(tags, highway: str, d: dict, osm: dict, width: float | None):
-    """A foot or cycle way as a corridor of its own: its width split in halves about the line.
+    """A foot or cycle way as one strip of its own, its whole width centred on the line.
 
-    Foot ways take the class sidewalk width per side unless ``width`` is tagged; a cycleway
-    takes ``[osm] bike_lane_m`` in all unless tagged, and a footway strip only when
-    ``foot=designated/yes`` says walking is part of it.
+    The width is the ``width`` tag, else ``[osm_defaults]`` ``footway_m`` / ``cycleway_m`` /
+    ``sidewalk_way_m``. The seven columns still describe it (two halves of the strip on the
+    sidewalk or bike columns) so every reader of the layer sees a walkway or a cycle track;
+    :attr:`CrossSection.strip_kind` tells the corridor model to make it one strip, so that
+    passability is judged on the whole width.
     """
-    widths: dict[str, float] = {"motor_width": 0.0}
-    sources: dict[str, str] = {"motor_width": DEFAULTED}
-    src = TAGGED if width is not None else DEFAULTED
-    if highway == "cycleway":
-        shared = tags.get("foot") in ("designated", "yes")
-        if shared and width is not None:  # one tagged width shared by walking and cycling
-            bike_half = walk = width / 4
-        else:
-            bike_half = (width if width is not None else float(osm["bike_lane_m"])) / 2
-            walk = float(d["sidewalk_m"]) if shared else 0.0
-        for side in SIDES:
-            widths[f"bike_{side}"], sources[f"bike_{side}"] = bike_half, src
-            widths[f"sidewalk_{side}"] = walk
-            sources[f"sidewalk_{side}"] = src if shared else DERIVED
+    od = cross_section_table()["osm_defaults"]
+    shared = highway == "cycleway" and tags.get("foot") in ("designated", "yes")
+    if tags.get("footway") == "sidewalk":
+        kind, default = "sidewalk", od["sidewalk_way_m"]
+    elif tags.get("footway") == "crossing" or tags.get("cycleway") == "crossing":
+        kind, default = "crossing", od["footway_m"]
+    elif highway == "cycleway" and not shared:
+        kind, default = "cycleway", od["cycleway_m"]
     else:
-        half = width / 2 if width is not None else float(d["sidewalk_m"])
-        for side in SIDES:
-            widths[f"sidewalk_{side}"], sources[f"sidewalk_{side}"] = half, src
-            widths[f"bike_{side}"], sources[f"bike_{side}"] = float(d["bike_m"]), DEFAULTED
+        kind, default = ("path" if shared else highway), od["footway_m"]
+    total = width if width is not None else float(default)
+    src = TAGGED if width is not None else DEFAULT
+    column = "bike" if kind == "cycleway" else "sidewalk"
+    other = "sidewalk" if column == "bike" else "bike"
+    widths: dict[str, float] = {"motor_width": 0.0}
+    sources: dict[str, str] = {"motor_width": TAGGED}
     for side in SIDES:
-        widths[f"green_{side}"], sources[f"green_{side}"] = float(d["green_m"]), DEFAULTED
-    return CrossSection(widths, sources)
+        widths[f"{column}_{side}"], sources[f"{column}_{side}"] = total / 2, src
+        widths[f"{other}_{side}"], sources[f"{other}_{side}"] = 0.0, TAGGED
+        widths[f"green_{side}"], sources[f"green_{side}"] = 0.0, TAGGED
+    return CrossSection(widths, sources, {}, [], strip_kind=kind)

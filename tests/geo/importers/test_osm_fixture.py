@@ -1,9 +1,14 @@
 """Every tag combination the OSM importer claims, on the hand-made ``all_tags.osm``.
 
 Expected widths and sources are written by hand from the OSM wiki and the class table
-(residential → branch: sidewalk 3.0, bike 0, motor 7.0, green 0; ``[osm]`` lane 3.5 m,
-bike lane 2.5 m). Sources in strip order sidewalk_left, sidewalk_right, bike_left, bike_right,
-motor_width, green_left, green_right: T tagged, D derived, F defaulted.
+(residential → branch: sidewalk 3.0, motor 7.0; ``[osm]`` lane 3.5 m, bike lane 2.5 m) and the
+OSM defaults (``[osm_defaults]``: a silent side has no bike lane and no green belt; a default
+sidewalk on arterial/secondary/branch classes only, never on motorways; a one-way road without
+lanes keeps the class carriageway; a foot way of its own 2.0 m, a cycle track 2.5 m, a mapped
+sidewalk 2.0 m). A separately mapped sidewalk or cycle track matched to its road stays a strip
+of its own and the road's side carries none (``mapped_way``). Sources in strip order
+sidewalk_left, sidewalk_right, bike_left, bike_right, motor_width, green_left, green_right:
+T tagged, M mapped_way, D derived, F default.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from onemap.geo.importers.osm_tags import STRIPS
 from onemap.geo.layers import landuse_info, validate_layer
 
 FIXTURE = Path(__file__).with_name("all_tags.osm")
-SRC = {"T": "tagged", "D": "derived", "F": "defaulted"}
+SRC = {"T": "tagged", "M": "mapped_way", "D": "derived", "F": "default"}
 
 # way id: (sidewalk L, R, bike L, R, motor, green L, R, sources)
 EXPECTED = {
@@ -32,48 +37,55 @@ EXPECTED = {
     104: (3, 0, 0, 0, 7, 0, 0, "TTFFFFF"),  # sidewalk=left
     105: (0, 3, 0, 0, 7, 0, 0, "TTFFFFF"),  # sidewalk=right
     106: (3, 3, 0, 0, 7, 0, 0, "TTFFFFF"),  # sidewalk=yes read as both
-    107: (2, 3, 0, 0, 7, 0, 0, "DDFFFFF"),  # separate + matched footways (width=2 / class)
-    108: (3, 3, 0, 0, 7, 0, 0, "TTFFFFF"),  # separate, nothing to match: presence as tagged
-    109: (3, 3, 0, 0, 7, 0, 0, "DFFFFFF"),  # untagged road, footway=sidewalk on its left
+    107: (0, 0, 0, 0, 7, 0, 0, "MMFFFFF"),  # separate + matched footways: the ways are the strips
+    108: (0, 0, 0, 0, 7, 0, 0, "FFFFFFF"),  # separate, nothing to match: nothing invented
+    109: (0, 3, 0, 0, 7, 0, 0, "MFFFFFF"),  # untagged road, footway=sidewalk on its left
     110: (2.2, 0, 0, 0, 7, 0, 0, "TTFFFFF"),  # sidewalk:left=yes + :left:width, :right=no
     111: (1.8, 1.8, 0, 0, 7, 0, 0, "TTFFFFF"),  # sidewalk:both=yes + :both:width
-    112: (2.4, 3, 0, 0, 7, 0, 0, "DTFFFFF"),  # sidewalk:left=separate (matched), :right=yes
+    112: (0, 3, 0, 0, 7, 0, 0, "MTFFFFF"),  # sidewalk:left=separate (matched), :right=yes
     113: (3, 0, 0, 0, 7, 0, 0, "TTFFFFF"),  # sidewalk=both, sidewalk:right=no wins
     114: (0, 0, 0, 0, 7, 0, 0, "TTFFFFF"),  # sidewalk=no beats a footway beside it
     115: (3, 3, 2.5, 2.5, 7, 0, 0, "FFTTFFF"),  # cycleway=lane on a two-way road
-    116: (3, 3, 0, 2.5, 3.5, 0, 0, "FFTTDFF"),  # cycleway=track, oneway: right only
-    117: (3, 3, 2.5, 0, 3.5, 0, 0, "FFTTDFF"),  # cycleway=lane, oneway=-1: left
-    118: (3, 3, 0, 0, 3.5, 0, 0, "FFTTDFF"),  # cycleway=opposite: no lane
-    119: (3, 3, 2.5, 0, 3.5, 0, 0, "FFTTDFF"),  # cycleway=opposite_lane: contraflow left
-    120: (3, 3, 1.6, 0, 3.5, 0, 0, "FFTTDFF"),  # opposite_track + cycleway:width
+    116: (3, 3, 0, 2.5, 7, 0, 0, "FFTTDFF"),  # cycleway=track, oneway: right only
+    117: (3, 3, 2.5, 0, 7, 0, 0, "FFTTDFF"),  # cycleway=lane, oneway=-1: left
+    118: (3, 3, 0, 0, 7, 0, 0, "FFTTDFF"),  # cycleway=opposite: no lane
+    119: (3, 3, 2.5, 0, 7, 0, 0, "FFTTDFF"),  # cycleway=opposite_lane: contraflow left
+    120: (3, 3, 1.6, 0, 7, 0, 0, "FFTTDFF"),  # opposite_track + cycleway:width
     121: (3, 3, 2.5, 2.0, 7, 0, 0, "FFTTFFF"),  # cycleway:left=lane, :right=track + width
     122: (3, 3, 0, 0, 7, 0, 0, "FFTTFFF"),  # cycleway:both=no
     123: (3, 3, 0, 0, 7, 0, 0, "FFTTFFF"),  # cycleway=shared_lane: no strip
-    124: (3, 3, 2.5, 1.8, 7, 0, 0, "FFTDFFF"),  # cycleway=separate, cycleway (1.8) on right
-    125: (3, 3, 2.5, 0, 7, 0, 0, "FFDFFFF"),  # untagged, highway=cycleway on its left
+    124: (3, 3, 0, 0, 7, 0, 0, "FFFMFFF"),  # cycleway=separate: right matched, left nothing
+    125: (3, 3, 0, 0, 7, 0, 0, "FFMFFFF"),  # untagged, highway=cycleway on its left
     126: (3, 3, 0, 2.5, 7, 0, 0, "FFTTFFF"),  # cycleway=no, cycleway:right=lane
     127: (3, 3, 2.5, 2.5, 4, 0, 0, "FFTTDFF"),  # width=9 minus two painted lanes
     128: (3, 3, 0, 0, 7.5, 0, 0, "FFFFTFF"),  # width=7.5
     129: (3, 3, 0, 0, 8, 0, 0, "FFFFTFF"),  # width=8 m beats lanes=2
     130: (3, 3, 0, 0, 10.5, 0, 0, "FFFFDFF"),  # lanes=3 × 3.5 m
     131: (3, 3, 0, 0, 10.5, 0, 0, "FFFFDFF"),  # lanes:forward=2 + lanes:backward=1
-    132: (3, 3, 0, 0, 3.5, 0, 0, "FFFFDFF"),  # oneway: half of 7 m, at least one lane
-    133: (4, 4, 3.5, 3.5, 7.5, 2, 2, "FFFFDFF"),  # primary (arterial) oneway: 15/2
-    134: (4, 4, 3.5, 3.5, 12, 3, 3, "FFFFDFF"),  # motorway: implied oneway, 24/2
-    135: (3, 3, 0, 0, 3.5, 0, 0, "FFFFDFF"),  # junction=roundabout: implied oneway
-    136: (3.5, 3.5, 2.5, 2.5, 11, 1.5, 1.5, "FFFFFFF"),  # tertiary, no tags: class defaults
+    132: (3, 3, 0, 0, 7, 0, 0, "FFFFDFF"),  # oneway: the class carriageway (parking unknown)
+    133: (4, 4, 0, 0, 15, 0, 0, "FFFFDFF"),  # primary (arterial) oneway: no bike lane, no green
+    134: (0, 0, 0, 0, 24, 0, 0, "FFFFDFF"),  # motorway: no walkable strip at all
+    135: (3, 3, 0, 0, 7, 0, 0, "FFFFDFF"),  # junction=roundabout: implied oneway
+    136: (3.5, 3.5, 0, 0, 11, 0, 0, "FFFFFFF"),  # tertiary, no tags: sidewalks only
     137: (3, 3, 0, 0, 7, 0, 0, "FFFFFFF"),  # lanes=2;3, width=narrow: not guessed
-    138: (1.5, 1.5, 0, 0, 0, 0, 0, "TTFFFFF"),  # footway width=3 as its own corridor
-    139: (2.5, 2.5, 0, 0, 0, 0, 0, "FFFFFFF"),  # path
-    140: (2.5, 2.5, 0, 0, 0, 0, 0, "FFFFFFF"),  # steps
-    141: (2.5, 2.5, 0, 0, 0, 0, 0, "FFFFFFF"),  # pedestrian
-    142: (0, 0, 1.25, 1.25, 0, 0, 0, "DDFFFFF"),  # cycleway alone: 2.5 m bike lane
-    143: (1, 1, 1, 1, 0, 0, 0, "TTTTFFF"),  # cycleway foot=designated width=4: shared
+    138: (1.5, 1.5, 0, 0, 0, 0, 0, "TTTTTTT"),  # footway width=3: one 3 m strip
+    139: (1, 1, 0, 0, 0, 0, 0, "MMTTTTT"),  # path: one 2 m strip
+    140: (1, 1, 0, 0, 0, 0, 0, "MMTTTTT"),  # steps
+    141: (1, 1, 0, 0, 0, 0, 0, "MMTTTTT"),  # pedestrian
+    142: (0, 0, 1.25, 1.25, 0, 0, 0, "TTMMTTT"),  # cycleway alone: one 2.5 m cycle track
+    143: (2, 2, 0, 0, 0, 0, 0, "TTTTTTT"),  # cycleway foot=designated width=4: a shared path
+    144: (1, 1, 0, 0, 0, 0, 0, "MMTTTTT"),  # footway=crossing: a crosswalk line
     146: (3, 3, 0, 0, 7, 0, 0, "FFFFFFF"),  # sidewalk=bogus: reported, class default
-    1005: (2.5, 2.5, 0, 0, 0, 0, 0, "FFFFFFF"),  # footway beside 114 (sidewalk=no): own
+    1001: (1, 1, 0, 0, 0, 0, 0, "TTTTTTT"),  # sidewalk beside 107 (width=2)
+    1002: (1, 1, 0, 0, 0, 0, 0, "MMTTTTT"),  # sidewalk beside 107
+    1003: (1, 1, 0, 0, 0, 0, 0, "MMTTTTT"),  # sidewalk beside 109
+    1004: (1.2, 1.2, 0, 0, 0, 0, 0, "TTTTTTT"),  # sidewalk beside 112 (width=2.4)
+    1005: (1, 1, 0, 0, 0, 0, 0, "MMTTTTT"),  # footway beside 114 (sidewalk=no): own
+    1006: (0, 0, 0.9, 0.9, 0, 0, 0, "TTTTTTT"),  # cycle track beside 124 (width=1.8)
+    1007: (0, 0, 1.25, 1.25, 0, 0, 0, "TTMMTTT"),  # cycle track beside 125
 }
 CLASSES = {133: "arterial", 134: "expressway", 136: "secondary", 101: "branch", 138: "path"}
-CONSUMED = (1001, 1002, 1003, 1004, 1006, 1007)  # matched sidewalks and cycleways
+KINDS = {1001: "sidewalk", 138: "footway", 140: "steps", 142: "cycleway", 143: "path"}
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +114,12 @@ def test_road_classes_and_foreign_values(imported):
     assert roads.loc["osm-w134", "highway"] == "motorway"
     assert roads.loc["osm-w136", "name"] == "默认路"
     ids = set(roads.index)
-    assert not ids & {f"osm-w{w}" for w in (*CONSUMED, 144, 145, 710)}
+    assert not ids & {f"osm-w{w}" for w in (145, 710)}
     assert ids == {f"osm-w{w}" for w in EXPECTED}
+    for way, kind in KINDS.items():
+        assert roads.loc[f"osm-w{way}", "strip_kind"] == kind
+    assert roads.loc["osm-w140", "structure"] == "steps"
     assert report.unmapped["sidewalk=bogus"] == 1
-    assert report.skipped["crossing of a carriageway (footway=crossing): not a corridor"] == 1
     assert report.skipped["highway=proposed is not a road corridor"] == 1
     assert report.skipped["highway drawn as an area (area=yes)"] == 1
     assert report.matching["footway_sidewalk_matched"] == 4
@@ -203,12 +217,12 @@ def test_cli_bz2_json_bbox_then_build(tmp_path):
     )
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
-    assert payload["counts"]["roads"] == 10  # 101…110; the sidewalks beside 107, 109 consumed
+    assert payload["counts"]["roads"] == 13  # 101…110 and the sidewalks beside 107 (2), 109
     assert payload["skipped"]["outside --bbox"] > 0
     built = tmp_path / "map.gpkg"
     res = runner.invoke(app, ["build", str(out), "--out", str(built), "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["layers"]["roads"] == 10
+    assert json.loads(res.stdout)["layers"]["roads"] == 13
 
 
 def test_cli_bad_input_exit_2(tmp_path):

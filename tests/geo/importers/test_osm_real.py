@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from onemap.geo.importers.osm import import_osm, osm_layers, read_osm
-from onemap.geo.importers.osm_tags import FOOT_CYCLE
+from onemap.geo.importers.osm_tags import FOOT_CYCLE, PROVENANCES
 from onemap.geo.mapfile import read_map
 
 EXTRACTS = ("monaco.osm.pbf", "helsinki.osm.pbf", "beijing-haidian.osm")
@@ -28,8 +28,11 @@ def test_each_extract_imports_and_builds(shared_data, tmp_path, name):
     onemap, _ = build_map([str(tmp_path / "layers.gpkg")], tmp_path / "map.gpkg")
     assert read_map(tmp_path / "map.gpkg").counts()["roads"] == report.counts["roads"]
     assert onemap.crs_metric.startswith("EPSG:")
-    total = sum(sum(v.values()) for v in report.fills.values())
-    assert total == 7 * report.counts["roads"]  # every strip of every road has a source
+    # every strip of every road says where it came from (issue 13: provenance on every strip)
+    roads = read_map(tmp_path / "map.gpkg")["roads"]
+    parsed = roads["xs_source"].str.findall(r"=([a-z_]+)")
+    assert (parsed.str.len() == 7).all()
+    assert set(parsed.explode()) <= set(PROVENANCES)
 
 
 def _ids(ways, **tags):
@@ -55,25 +58,27 @@ def test_monaco_sidewalk_both_and_no(monaco):
 
 def test_monaco_separate_sidewalks_come_from_matched_footways(monaco):
     roads, ways, report = monaco
-    # Avenue de la Porte Neuve (w503813534, sidewalk=separate): footways on both sides
+    # Avenue de la Porte Neuve (w503813534, sidewalk=separate): footways on both sides; the
+    # road's sides hand over to them (issue 13: the strip follows the mapped way)
     row = roads.loc["osm-w503813534"]
-    assert "sidewalk_left=derived;sidewalk_right=derived" in row["xs_source"]
-    assert row["sidewalk_left_m"] > 0 and row["sidewalk_right_m"] > 0
+    assert "sidewalk_left=mapped_way;sidewalk_right=mapped_way" in row["xs_source"]
+    assert row["sidewalk_left_m"] == 0 and row["sidewalk_right_m"] == 0
     # Avenue du Port (w158215185): the footway w503475666 lies on its right
-    assert "sidewalk_right=derived" in roads.loc["osm-w158215185", "xs_source"]
-    # matched footway=sidewalk ways are the road's sidewalks, not corridors of their own
-    assert "osm-w503475666" not in roads.index and "osm-w503813536" not in roads.index
+    assert "sidewalk_right=mapped_way" in roads.loc["osm-w158215185", "xs_source"]
+    # matched footway=sidewalk ways stay strips of their own, along their real geometry
+    assert roads.loc["osm-w503475666", "strip_kind"] == "sidewalk"
     assert ways.loc["w503475666", "footway"] == "sidewalk"
     assert report.matching["footway_sidewalk_matched"] >= 150
-    # a footway crossing is never a corridor (DESIGN §2: crossings occupy the carriageway)
+    # mapped crosswalks are crossing lines of the graph (they occupy the carriageway)
     crossings = "osm-" + ways.index[ways["footway"] == "crossing"]
-    assert len(crossings) > 200 and not roads.index.isin(crossings).any()
+    assert len(crossings) > 200
+    assert (roads.loc[roads.index.isin(crossings), "strip_kind"] == "crossing").all()
 
 
 def test_helsinki_cycleways_and_power(shared_data):
     layers, report = osm_layers(shared_data / "osm" / "helsinki.osm.pbf")
     assert report.matching["cycleway_matched"] > 30
-    assert report.fills["bike_right"]["derived"] > 30
+    assert report.matching["bike_sides_mapped"] > 30
     assert set(layers["assets"]["kind"]) == {"branch_box"}  # power=box and cabinets
     assert len(layers["substations"]) == 1
     assert report.skipped["power=minor_line at 0.6 kV is not a 10/20 kV feeder"] == 1

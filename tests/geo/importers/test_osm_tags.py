@@ -109,7 +109,7 @@ def test_every_strip_has_a_nonnegative_width_and_a_source(tags, highway):
     assert set(xs.widths) == set(xs.sources)
     assert len(xs.widths) == 7
     assert all(w >= 0 for w in xs.widths.values())
-    assert set(xs.sources.values()) <= {"tagged", "derived", "defaulted"}
+    assert set(xs.sources.values()) <= {"tagged", "mapped_way", "derived", "default"}
     for side in ("left", "right"):
         if tags.get(f"sidewalk:{side}") == "no" and highway not in ("footway", "cycleway"):
             assert xs.widths[f"sidewalk_{side}"] == 0
