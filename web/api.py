@@ -264,7 +264,12 @@ def check_route(state: State, body: CheckRouteIn, lang: LangParam = "zh") -> dic
     the approval working days and, with ``date``, the deadline.
     """
     return services.check_route_dict(
-        state.onemap, body.route, body.voltage_kv, body.date, check_lang(lang)
+        state.onemap,
+        body.route,
+        body.voltage_kv,
+        body.date,
+        check_lang(lang),
+        state.settings.max_route_vertices,
     )
 
 
@@ -283,7 +288,13 @@ def check_route_file(
     """Filing verdict of an uploaded route file (413 over the upload limit)."""
     data = file.file.read()
     return services.check_route_file(
-        state.onemap, data, file.filename or "route", voltage_kv, date, check_lang(lang)
+        state.onemap,
+        data,
+        file.filename or "route",
+        voltage_kv,
+        date,
+        check_lang(lang),
+        state.settings.max_route_vertices,
     )
 
 

@@ -11,10 +11,13 @@ from typing import Any
 
 import numpy as np
 import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 from shapely.geometry import shape
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import looks_swapped
+from onemap.routing.routefile import declared_crs
 
 
 def geometry_of(obj: Any, *, field: str, types: Iterable[str]) -> shapely.Geometry:
@@ -23,25 +26,53 @@ def geometry_of(obj: Any, *, field: str, types: Iterable[str]) -> shapely.Geomet
     ``types`` are the accepted geometry types; coordinates must be lon/lat degrees.
     """
     types = tuple(types)
-    if not isinstance(obj, dict) or "type" not in obj:
-        raise OnemapInputError("not a GeoJSON object (no 'type')", field=field)
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        raise OnemapInputError("not a GeoJSON object (no string 'type')", field=field)
+    _wgs84_only(obj, field)
     if obj["type"] == "FeatureCollection":
-        feats = obj.get("features") or []
+        feats = obj.get("features")
+        if not isinstance(feats, list):
+            raise OnemapInputError(
+                "'features' must be a list of GeoJSON Features", field=f"{field}.features"
+            )
         if len(feats) != 1:
             raise OnemapInputError(
                 f"a FeatureCollection must hold exactly one feature here, it holds {len(feats)}",
                 field=field,
             )
         obj = feats[0]
+        field = f"{field}.features[0]"
+        if not isinstance(obj, dict) or obj.get("type") != "Feature":
+            raise OnemapInputError(
+                "not a GeoJSON Feature (an object with type 'Feature')", field=field
+            )
+        _wgs84_only(obj, field)
     if obj.get("type") == "Feature":
         obj = obj.get("geometry")
-        if not isinstance(obj, dict):
-            raise OnemapInputError("the Feature has no geometry", field=field)
+        field = f"{field}.geometry"
+        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+            raise OnemapInputError("the Feature has no geometry object", field=field)
+        _wgs84_only(obj, field)
     try:
         geom = shape(obj)
     except Exception as exc:  # shapely raises several types for malformed coordinates
         raise OnemapInputError(f"malformed GeoJSON geometry: {exc}", field=field) from None
     return _check(geom, field, types)
+
+
+def _wgs84_only(obj: dict, field: str) -> None:
+    """Refuse a ``crs`` member other than WGS 84 lon/lat: API geometries are EPSG:4326."""
+    if obj.get("crs") is None:
+        return
+    name = declared_crs(obj, None, f"{field}.crs")
+    try:
+        ok = CRS.from_user_input(name).equals(CRS.from_epsg(4326), ignore_axis_order=True)
+    except CRSError:
+        ok = False
+    if not ok:
+        raise OnemapInputError(
+            f"geometries here must be lon/lat (EPSG:4326), not '{name}'", field=f"{field}.crs"
+        )
 
 
 def _check(geom: shapely.Geometry, field: str, types: tuple[str, ...]) -> shapely.Geometry:

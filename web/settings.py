@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from onemap.errors import OnemapInputError
+from onemap.routing.routefile import MAX_ROUTE_VERTICES
 
 Tiles = Literal["none", "osm", "tianditu"]
 
@@ -35,6 +36,11 @@ class WebSettings(BaseModel):
     tiles: Tiles = Field(default="none", description="basemap: none (offline), osm or tianditu")
     tianditu_key: str | None = Field(default=None, repr=False)
     max_upload_bytes: int = Field(default=2_000_000, gt=0, description="413 above this body size")
+    max_route_vertices: int = Field(
+        default=MAX_ROUTE_VERTICES,
+        gt=1,
+        description="422 for a checked route (drawn or uploaded) with more vertices",
+    )
     default_limit: int = Field(default=2000, gt=0, description="features per bbox request")
     max_limit: int = Field(default=10000, gt=0)
     # Below this zoom the map pages ask for simplified geometry and skip sub-pixel features.

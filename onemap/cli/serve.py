@@ -61,6 +61,11 @@ def serve(
             "token configured, serve with --workers 1",
             field="workers",
         )
+    # One process at this point: temporaries of a writer killed mid-write (kill -9) go now.
+    from onemap.geo.mapfile import remove_orphans
+
+    for orphan in remove_orphans(map_path):
+        console.print(f"removed {orphan.name}, left by an interrupted write of {map_path.name}")
     # Built here in every case: a missing or invalid map fails now, with exit code 2, not in
     # each worker.
     web_app = create_app(map_path, settings)

@@ -13,8 +13,10 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,20 +205,72 @@ def atomic_gpkg(path: str | Path) -> Iterator[str]:
     """Yield a temporary GeoPackage path beside ``path``; move it over ``path`` on success.
 
     On any failure the temporary file is removed and ``path`` is left exactly as it was, so a
-    failed write never damages a stored map (DESIGN §1: nothing already stored is lost).
+    failed write never damages a stored map (DESIGN §1: nothing already stored is lost). The
+    temporary file is fsynced before the rename and the folder after it, so an acknowledged
+    write survives a power cut; orphans of a killed writer are removed (:func:`remove_orphans`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_orphans(path)
     fd, tmp = tempfile.mkstemp(suffix=".gpkg", prefix=f".{path.stem}-", dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # GDAL creates the file itself
     try:
         yield tmp
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+#: A temporary map file untouched for this long belongs to no live writer (GDAL writes a map
+#: in seconds and touches the file all along): a writer killed with ``kill -9`` left it.
+ORPHAN_AGE_S = 300.0
+
+
+def _fsync(path: str | Path) -> None:
+    """Flush a file (or a folder's entries) to the disk; folders cannot be opened on Windows."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (IsADirectoryError, PermissionError):
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on a folder
+        pass
+    finally:
+        os.close(fd)
+
+
+def orphan_pattern(path: str | Path) -> re.Pattern[str]:
+    """File names of :func:`atomic_gpkg` temporaries of the map ``path`` (and SQLite side files):
+    ``.<stem>-XXXXXXXX.gpkg`` with mkstemp's 8 random characters, so the temporaries of a map
+    named ``<stem>-2`` never match."""
+    return re.compile(
+        rf"^\.{re.escape(Path(path).stem)}-[a-z0-9_]{{8}}\.gpkg(-journal|-wal|-shm)?$"
+    )
+
+
+def remove_orphans(path: str | Path, max_age_s: float = ORPHAN_AGE_S) -> list[Path]:
+    """Remove the temporary files of map ``path`` older than ``max_age_s`` (see
+    :data:`ORPHAN_AGE_S`); returns those removed. Called before each atomic write and when
+    ``onemap serve`` starts."""
+    path = Path(path)
+    pattern = orphan_pattern(path)
+    now = time.time()
+    removed = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for f in path.parent.iterdir():
+            if not pattern.match(f.name):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if now - f.stat().st_mtime >= max_age_s:
+                    f.unlink()
+                    removed.append(f)
+    return removed
 
 
 def write_map(onemap: OneMap, path: str | Path) -> Path:

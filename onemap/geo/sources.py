@@ -140,6 +140,7 @@ def shapefile_encoding(shp: Path, encoding: str | None = None) -> str:
             raise OnemapInputError(
                 f"text is not valid {declared}{tip}", file=str(dbf), row=row, field=name
             )
+        _refuse_cjk_as_latin(fields, declared, dbf)
         return declared
     for candidate in _FALLBACK_ENCODINGS:
         if not _first_undecodable(fields, candidate):
@@ -187,6 +188,66 @@ def _dbf_text_fields(dbf: Path):
         start = header_len + row * record_len
         for name, off, length in fields:
             yield row, name, data[start + off : start + off + length]
+
+
+def _single_byte(encoding: str) -> bool:
+    """Whether ``encoding`` maps every byte to one character (Latin-1, cp1252, …): such a codec
+    decodes any DBF, so a wrong one is never caught by a decode error."""
+    try:
+        return (
+            len(b"\xc4\xe3\xba\xc3".decode(encoding, "replace")) == 4
+            and len(bytes(range(0x80, 0x100)).decode(encoding, "replace")) == 0x80
+        )
+    except (LookupError, TypeError):
+        return False
+
+
+def _cjk_reading(raw: bytes) -> str | None:
+    """The GB18030 reading of a text's bytes when every non-ASCII character of it is a CJK
+    ideograph or CJK punctuation (what GBK Chinese text is); None otherwise."""
+    text = raw.rstrip(b" \0")
+    if text.isascii():
+        return None
+    try:
+        decoded = text.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    wide = [c for c in decoded if ord(c) > 0x7F]
+    if wide and all(
+        "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef"
+        for c in wide
+    ):
+        return decoded.strip()
+    return None
+
+
+def _refuse_cjk_as_latin(fields, encoding: str, dbf: Path) -> None:
+    """Refuse a single-byte ``encoding`` on a DBF whose non-ASCII texts are Chinese: read so, GBK
+    bytes turn into Latin-1-looking letters ("º£ÖÝÇø" for 海州区) and the map stores mojibake
+    (issue 12, item 10). The texts are judged together: at least 80 % of the non-ASCII ones must
+    read as GB18030 Chinese, so genuine Latin text ("Café", "Müller") is not refused."""
+    if not _single_byte(encoding):
+        return
+    non_ascii, cjk = 0, []
+    for row, name, raw in fields:
+        if raw.isascii():
+            continue
+        non_ascii += 1
+        reading = _cjk_reading(raw)
+        if reading is not None:
+            cjk.append((row, name, raw, reading))
+    if not cjk or len(cjk) < 0.8 * non_ascii:
+        return
+    row, name, raw, reading = cjk[0]
+    shown = raw.rstrip(b" \0").decode(encoding, "replace").strip()
+    raise OnemapInputError(
+        f"--encoding/.cpg says {encoding}, a single-byte encoding, but {len(cjk)} of the "
+        f"{non_ascii} non-ASCII texts are Chinese in GB18030 ('{shown}' would be stored for "
+        f"'{reading}'); use --encoding GB18030 (or fix the .cpg)",
+        file=str(dbf),
+        row=row,
+        field=name,
+    )
 
 
 def _first_undecodable(fields, encoding: str) -> tuple[int, str] | None:

@@ -136,7 +136,8 @@ def check_route(
     rules = resolve_rules(onemap, rules)
     rules.filing.trench_width(voltage_kv)  # unknown voltage: clear error before any work
     date = parse_date(date)
-    geom = as_metric_line(line, onemap.crs_metric, crs=crs)
+    # the entry points (CLI read_route, web app) bound the vertex count; a library caller's own
+    geom = as_metric_line(line, onemap.crs_metric, crs=crs, max_vertices=None)
     _, overlay = corridor_model(onemap, rules)
     tol = max(rules.filing.corridor_tolerance_m, EPS)
     parts, gaps = _stitch(_parts(geom), tol)

@@ -24,6 +24,24 @@ from onemap.geo.crs import STORAGE_CRS, looks_geographic, transformer
 
 LINE_TYPES = ("LineString", "MultiLineString")
 
+#: Most vertices a route may have (CLI ``check-route``; the web app's ``max_route_vertices``
+#: setting defaults to it). A drawn or surveyed cable route has hundreds; the bound keeps one
+#: request from holding a worker for seconds (issue 12, item 15).
+MAX_ROUTE_VERTICES = 20_000
+
+
+def check_vertex_count(geom, limit: int | None, source: str | None) -> None:
+    """OnemapInputError naming the route when ``geom`` has more than ``limit`` vertices."""
+    if limit is None:
+        return
+    n = int(shapely.get_num_coordinates(geom))
+    if n > limit:
+        raise OnemapInputError(
+            f"the route has {n} vertices, more than the limit of {limit}; simplify it",
+            file=source,
+            field="route",
+        )
+
 
 def _crs_of(name: str, source: str | None) -> CRS:
     try:
@@ -78,17 +96,52 @@ def _line_from_points(pts, source: str, what: str):
     return shapely.LineString(xy)
 
 
-def _geojson_geometry(obj: Any, source: str | None) -> tuple[Any, str | None]:
-    """The single line geometry of a GeoJSON object and the CRS it declares (if any)."""
-    if not isinstance(obj, dict) or "type" not in obj:
-        raise OnemapInputError("not a GeoJSON object", file=source)
-    declared = None
+def declared_crs(obj: dict, source: str | None, field: str = "crs") -> str | None:
+    """The CRS name a GeoJSON object declares in the legacy ``crs`` member, or None.
+
+    A ``crs`` member that is not ``{"type": "name", "properties": {"name": "EPSG:nnnn"}}`` is
+    refused (OnemapInputError naming ``field``) rather than ignored: a length must not be guessed.
+    """
     crs = obj.get("crs")
-    if isinstance(crs, dict):
-        declared = (crs.get("properties") or {}).get("name")
+    if crs is None:
+        return None
+    props = crs.get("properties") if isinstance(crs, dict) else None
+    name = props.get("name") if isinstance(props, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise OnemapInputError(
+            'the \'crs\' member must be {"type": "name", "properties": {"name": "EPSG:nnnn"}}',
+            file=source,
+            field=field,
+        )
+    return name
+
+
+def _geojson_geometry(obj: Any, source: str | None, field: str = "route") -> tuple[Any, str | None]:
+    """The single line geometry of a GeoJSON object and the CRS it declares (if any).
+
+    Every structural fault (a member of the wrong JSON type, a feature without ``type``…) is an
+    OnemapInputError naming ``field`` and the member, never a TypeError/AttributeError.
+    """
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        raise OnemapInputError("not a GeoJSON object (no string 'type')", file=source, field=field)
+    declared = declared_crs(obj, source, f"{field}.crs")
     kind = obj["type"]
     if kind == "FeatureCollection":
-        features = [f for f in obj.get("features") or [] if f.get("geometry")]
+        features = obj.get("features")
+        if not isinstance(features, list):
+            raise OnemapInputError(
+                "'features' must be a list of GeoJSON Features",
+                file=source,
+                field=f"{field}.features",
+            )
+        for k, f in enumerate(features):
+            if not isinstance(f, dict) or f.get("type") != "Feature":
+                raise OnemapInputError(
+                    f"features[{k}] is not a GeoJSON Feature (an object with type 'Feature')",
+                    file=source,
+                    field=f"{field}.features[{k}]",
+                )
+        features = [f for f in features if f.get("geometry")]
         if not features:
             raise OnemapInputError("the file has no features with a geometry", file=source)
         if len(features) > 1:
@@ -97,23 +150,40 @@ def _geojson_geometry(obj: Any, source: str | None) -> tuple[Any, str | None]:
             )
         obj = features[0]
         kind = obj["type"]
+        field = f"{field}.features[0]"
     if kind == "Feature":
         obj = obj.get("geometry")
         if not obj:
-            raise OnemapInputError("the feature has no geometry", file=source)
+            raise OnemapInputError("the feature has no geometry", file=source, field=field)
+        field = f"{field}.geometry"
+        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+            raise OnemapInputError(
+                "the feature's geometry is not a GeoJSON geometry object",
+                file=source,
+                field=field,
+            )
     try:
         geom = shapely.geometry.shape(obj)
     except Exception as exc:  # shapely raises several types for malformed GeoJSON
-        raise OnemapInputError(f"invalid GeoJSON geometry: {exc}", file=source) from exc
+        raise OnemapInputError(
+            f"invalid GeoJSON geometry: {exc}", file=source, field=field
+        ) from None
     return geom, declared
 
 
-def as_metric_line(line: Any, crs_metric: str, *, crs: str | None = None, source=None):
+def as_metric_line(
+    line: Any,
+    crs_metric: str,
+    *,
+    crs: str | None = None,
+    source=None,
+    max_vertices: int | None = MAX_ROUTE_VERTICES,
+):
     """A route (shapely line, GeoJSON dict/text) as a line in ``crs_metric``.
 
     A shapely geometry is taken to be in ``crs_metric`` unless ``crs`` names its CRS. GeoJSON is
     lon/lat unless it declares a CRS or ``crs`` is given; non-degree GeoJSON without a declared
-    CRS is refused.
+    CRS is refused. More than ``max_vertices`` vertices (None: no bound) is refused.
     """
     if isinstance(line, str):
         try:
@@ -123,6 +193,7 @@ def as_metric_line(line: Any, crs_metric: str, *, crs: str | None = None, source
     if isinstance(line, dict):
         geom, declared = _geojson_geometry(line, source)
         _check_line(geom, source)
+        check_vertex_count(geom, max_vertices, source)
         src = crs or declared
         if src is None:
             if not looks_geographic(tuple(shapely.bounds(geom))):
@@ -136,6 +207,7 @@ def as_metric_line(line: Any, crs_metric: str, *, crs: str | None = None, source
         return _to_metric(geom, src, crs_metric, source)
     if isinstance(line, shapely.Geometry):
         _check_line(line, source)
+        check_vertex_count(line, max_vertices, source)
         return line if crs is None else _to_metric(line, crs, crs_metric, source)
     raise OnemapInputError(f"cannot read a route from {type(line).__name__}", file=source)
 
@@ -218,8 +290,15 @@ def _dxf_geometry(path: Path):
     return merged
 
 
-def read_route(path: str | Path, crs_metric: str, *, crs: str | None = None):
-    """Read a route file (.geojson/.json, .kml, .dxf) as a line in ``crs_metric``."""
+def read_route(
+    path: str | Path,
+    crs_metric: str,
+    *,
+    crs: str | None = None,
+    max_vertices: int | None = MAX_ROUTE_VERTICES,
+):
+    """Read a route file (.geojson/.json, .kml, .dxf) as a line in ``crs_metric``; more than
+    ``max_vertices`` vertices (None: no bound) is refused naming the file."""
     path = Path(path)
     source = str(path)
     if not path.exists():
@@ -230,7 +309,7 @@ def read_route(path: str | Path, crs_metric: str, *, crs: str | None = None):
             obj = json.loads(path.read_text(encoding="utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise OnemapInputError(f"not valid GeoJSON: {exc}", file=source) from exc
-        return as_metric_line(obj, crs_metric, crs=crs, source=source)
+        return as_metric_line(obj, crs_metric, crs=crs, source=source, max_vertices=max_vertices)
     if suffix == ".kml":
         parts = [
             _line_from_points(c, source, f"KML LineString {k + 1}")
@@ -238,9 +317,11 @@ def read_route(path: str | Path, crs_metric: str, *, crs: str | None = None):
         ]
         geom = parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)
         _check_line(geom, source)
+        check_vertex_count(geom, max_vertices, source)
         return _to_metric(geom, crs or STORAGE_CRS, crs_metric, source)
     if suffix == ".dxf":
         geom = _check_line(_dxf_geometry(path), source)
+        check_vertex_count(geom, max_vertices, source)
         if crs is None:
             if not looks_geographic(tuple(shapely.bounds(geom))):
                 raise OnemapInputError(

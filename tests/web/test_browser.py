@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from web_fixtures import LAT0, LON0, XSS, LiveServer
+from web_fixtures import LAT0, LON0, XSS, LiveServer, require_chromium
 
 from web.app import create_app
 from web.pages import NAV
@@ -32,8 +32,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Every page of the navigation (other issues may add theirs to web.pages.NAV).
 OFFERED = {n.page: n.href for n in NAV}
 
-if not CHROMIUM.exists():
-    pytest.skip("Debian chromium not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium(module=True)  # fails (not skips) under CI without chromium
 
 
 @pytest.fixture(scope="module")

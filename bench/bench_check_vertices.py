@@ -1,0 +1,95 @@
+"""check_route cost against the route's vertex count (issue 12, item 15): linear, not quadratic.
+
+A zig-zag route of N vertices across one demo street (each leg crosses the carriageway and the
+sidewalk boundaries, so the verdict has several segments per vertex) is checked the way
+``POST /api/v1/check-route`` does it (:func:`web.services.check_route_dict`: the library verdict
+plus each segment's geometry). Printed: the time for 1k, 5k and 20k vertices and the ratio
+20k / 1k — about 20x when linear, about 400x when quadratic. The baseline is the segment geometry
+cut the old way (``shapely.ops.substring`` per segment, which walks the whole line per call)
+for the sizes where it finishes in reasonable time.
+
+    .venv/bin/python bench/bench_check_vertices.py [--map data/demo.gpkg] [--sizes 1000,5000,20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench`, `onemap` and `web` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+from shapely.ops import substring
+
+from bench._harness import Row, emit
+from onemap.geo.mapfile import read_map
+from onemap.routing.check import check_route
+from onemap.routing.routefile import as_metric_line
+from web import services
+
+REPO = Path(__file__).resolve().parents[1]
+BASELINE_MAX = 5000  # the per-segment substring takes minutes beyond this
+
+
+def zigzag(n: int, amp: float = 0.0001) -> dict:
+    """A lon/lat zig-zag of ``n`` vertices along the demo street at lat 34.5999 (±11 m)."""
+    x = np.linspace(119.1952, 119.1975, n)
+    y = 34.5999 + np.where(np.arange(n) % 2, amp, -amp)
+    return {"type": "LineString", "coordinates": np.column_stack([x, y]).tolist()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--map", default=str(REPO / "data" / "demo.gpkg"))
+    ap.add_argument("--sizes", default="1000,5000,20000")
+    args = ap.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    m = read_map(args.map)
+    services.check_route_dict(m, zigzag(10), 10.0, None, "zh")  # warm: corridor model, caches
+    times = {}
+    for n in sizes:
+        route = zigzag(n)
+        t0 = time.perf_counter()
+        out = services.check_route_dict(m, route, 10.0, None, "zh", max_vertices=None)
+        times[n] = time.perf_counter() - t0
+        baseline = None
+        if n <= BASELINE_MAX:
+            line = as_metric_line(route, m.crs_metric, max_vertices=None)
+            verdict = check_route(m, line, 10.0)
+            t0 = time.perf_counter()
+            for s in verdict.segments:
+                substring(line, s.start_m, s.end_m)
+            cut_old = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            services.substrings(line, [(s.start_m, s.end_m) for s in verdict.segments])
+            cut_new = time.perf_counter() - t0
+            baseline = times[n] - cut_new + cut_old
+        emit(
+            Row(
+                f"check-route {n} vertices",
+                times[n],
+                "s",
+                baseline=baseline,
+                baseline_name="per-segment shapely substring" if baseline else "",
+                note=f"{len(out['segments'])} segments",
+            )
+        )
+    lo, hi = min(sizes), max(sizes)
+    ratio = times[hi] / times[lo]
+    linear = hi / lo
+    emit(
+        Row(
+            f"ratio {hi // 1000}k / {lo // 1000}k",
+            ratio,
+            "x",
+            target=f"<= {2 * linear:.0f}x (linear {linear:.0f}x, quadratic {linear**2:.0f}x)",
+            met=ratio <= 2 * linear,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
