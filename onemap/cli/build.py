@@ -57,12 +57,45 @@ def info(
         "synthetic": onemap.synthetic,
         "bounds": [round(float(b), 6) for b in onemap.bounds],
         "meta": onemap.meta,
+        "graph": graph_summary(onemap),
     }
     if json_out:
         emit_json(payload)
         return
     label = " (合成数据 synthetic)" if onemap.synthetic else ""
     _print_counts(f"{map_path}{label}", payload["layers"], onemap.crs_metric)
+    g = payload["graph"]
+    if g:
+        console.print(
+            f"通道图 corridor graph: {g['nodes']} nodes, {g['edges']} edges "
+            f"(mean {g['mean_edge_m']} m), {g['components']} components, "
+            f"largest {g['largest_share']:.1%}"
+        )
+
+
+def graph_summary(onemap) -> dict[str, object] | None:
+    """Size and connectivity of a map's corridor graph (built once, then cached beside the map):
+    nodes, edges, mean edge length, connected components and the largest one's share of nodes.
+    None for a map without roads."""
+    if not len(onemap["roads"]):
+        return None
+    import numpy as np
+    from scipy.sparse.csgraph import connected_components
+
+    from onemap.routing.build import corridor_graph
+    from onemap.rules import resolve_rules
+
+    g = corridor_graph(onemap)
+    csr, _ = g.csr(resolve_rules(onemap).connection.lv_voltage_kv, False)
+    n, labels = connected_components(csr, directed=False)
+    sizes = np.bincount(labels)
+    return {
+        "nodes": int(g.n_nodes),
+        "edges": int(g.n_edges),
+        "mean_edge_m": round(float(np.mean(g.length)), 2) if g.n_edges else 0.0,
+        "components": int(n),
+        "largest_share": round(float(sizes.max() / max(len(labels), 1)), 4),
+    }
 
 
 def _epsg(text: str | None) -> str | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from onemap.errors import OnemapInputError
@@ -44,6 +45,9 @@ class BuildReport:
     layers: dict[str, list[LayerReport]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     landuse_mapping: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    # strips by provenance (roads with an ``xs_source``: tagged, mapped_way, derived, default)
+    strip_provenance: dict[str, int] = field(default_factory=dict)
 
     @property
     def repaired_geometries(self) -> dict[str, int]:
@@ -62,6 +66,8 @@ class BuildReport:
             "filled_cross_sections": self.filled_cross_sections,
             "landuse_mapping": self.landuse_mapping,
             "sources": {k: [r.to_dict() for r in v] for k, v in self.layers.items()},
+            "strip_provenance": self.strip_provenance,
+            "warnings": self.warnings,
         }
 
 
@@ -188,6 +194,8 @@ def build_map(
         layers=reports,
         counts={k: len(v) for k, v in layers.items()},
         landuse_mapping=mapping.path if mapping else None,
+        warnings=far_apart(layers),
+        strip_provenance=strip_provenance(layers.get("roads")),
     )
     map_meta = {
         "synthetic": False,
@@ -202,6 +210,47 @@ def build_map(
     onemap = OneMap(layers=layers, crs_metric=crs_metric, meta=map_meta)
     write_map(onemap, out)
     return onemap, report
+
+
+# Layers of one city lie within a few tens of kilometres of each other; farther apart they are
+# probably different places (a Manhattan street network with a German grid). Assumed.
+FAR_APART_KM = 100.0
+
+
+def far_apart(layers: dict[str, gpd.GeoDataFrame]) -> list[str]:
+    """Warnings for pairs of layers whose extents lie more than FAR_APART_KM apart."""
+    boxes = {n: g.total_bounds for n, g in layers.items() if len(g)}
+    out = []
+    names = sorted(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes[a], boxes[b]
+            dx = max(bx0 - ax1, ax0 - bx1, 0.0)
+            dy = max(by0 - ay1, ay0 - by1, 0.0)
+            mid = np.radians((ay0 + ay1 + by0 + by1) / 4)
+            km = float(np.hypot(dx * np.cos(mid), dy)) * 111.32
+            if km > FAR_APART_KM:
+                out.append(
+                    f"layers '{a}' and '{b}' lie {km:.0f} km apart: different places? "
+                    f"(图层相距 {km:.0f} 公里，请确认是同一地区)"
+                )
+    return out
+
+
+def strip_provenance(roads: gpd.GeoDataFrame | None) -> dict[str, int]:
+    """Road strips (of non-zero width) counted by where they came from, read from
+    ``xs_source``; a road without one counts its widths as given by the source (``tagged``)
+    or filled from the class table (``default``)."""
+    if roads is None or not len(roads) or "xs_source" not in roads:
+        return {}
+    parts = roads["xs_source"].fillna("").str.findall(r"([a-z_]+)=([a-z_]+)")
+    counts: dict[str, int] = {}
+    for row, pairs in zip(roads.itertuples(index=False), parts, strict=True):
+        for strip, prov in pairs:
+            column = "motor_width_m" if strip == "motor_width" else f"{strip}_m"
+            if float(getattr(row, column, 0) or 0) > 0:
+                counts[prov] = counts.get(prov, 0) + 1
+    return counts
 
 
 def _check_crs_name(crs: str) -> None:

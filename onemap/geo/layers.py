@@ -276,6 +276,19 @@ def fill_cross_sections(roads: gpd.GeoDataFrame, report: LayerReport) -> gpd.Geo
         if col not in roads.columns:
             roads[col] = np.nan
     any_missing = roads[list(CROSS_SECTION)].isna().any(axis=1)
+    # Provenance of every strip where the source says nothing of it (issue 13): a width the
+    # source gives is "tagged", one filled from the class table "default".
+    if "xs_source" not in roads.columns:
+        roads["xs_source"] = ""
+    unsourced = roads["xs_source"].fillna("").astype(str).str.strip() == ""
+    if unsourced.any():
+        missing_cols = roads.loc[unsourced, list(CROSS_SECTION)].isna()
+        roads.loc[unsourced, "xs_source"] = [
+            ";".join(
+                f"{c.removesuffix('_m')}={'default' if row[c] else 'tagged'}" for c in CROSS_SECTION
+            )
+            for row in missing_cols.to_dict("records")
+        ]
     for col in CROSS_SECTION:
         # sidewalk_left_m -> sidewalk_m; motor_width_m is its own key
         key = col if col == "motor_width_m" else col.split("_")[0] + "_m"

@@ -18,6 +18,7 @@ otherwise :class:`RouteGapError` reports each gap and each part's own verdict.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ import shapely
 from onemap.errors import OnemapInputError
 from onemap.routing.build import corridor_model
 from onemap.routing.corridors import EPS
-from onemap.routing.filing import FilingVerdict, Reason, evaluate, parse_date
+from onemap.routing.filing import FilingVerdict, Placement, Reason, evaluate, parse_date
 from onemap.routing.overlay import CODE, SIDE_CODE, Overlay, Pieces, access_prefix
 from onemap.routing.routefile import as_metric_line
 from onemap.rules import Rules, resolve_rules
@@ -117,33 +118,64 @@ def _stitch(
 
 
 def check_route(
-    onemap,
-    line,
+    onemap: Any,
+    line: Any,
     voltage_kv: float = 0.4,
     date: dt.date | str | None = None,
     *,
     crs: str | None = None,
     rules: Rules | str | None = None,
+    placement: Placement = "drawn",
 ) -> FilingVerdict:
     """The filing verdict of a route.
 
-    ``line``: a shapely LineString/MultiLineString in the map's metric CRS (``crs=None``) or in
-    ``crs``; or a GeoJSON geometry/Feature (dict or text; lon/lat unless it declares a CRS).
-    ``date``: submission date; with it the verdict carries ``approval_deadline``.
-    Raises OnemapInputError for an unknown voltage, a degenerate line, a route off the map, and
-    :class:`RouteGapError` for a MultiLineString whose parts do not join.
+    Parameters
+    ----------
+    onemap
+        The one map (:class:`~onemap.geo.mapfile.OneMap`).
+    line
+        A shapely LineString/MultiLineString in the map's metric CRS (``crs=None``) or in
+        ``crs``; or a GeoJSON geometry/Feature (dict or text; lon/lat unless it declares a CRS).
+    voltage_kv
+        The cable's voltage (selects the trench width and the filing tiers).
+    date
+        Submission date; without one the deadline counts from today and says so.
+    crs
+        The CRS of a shapely ``line`` when it is not the map's metric CRS.
+    rules
+        The rule table (default: the map's own).
+    placement
+        Where the trench lies: ``drawn`` (where the route is drawn: a piece in a bike lane
+        occupies the lane) or ``sidewalk_first`` (how :func:`best_route` places it).
+
+    Returns
+    -------
+    FilingVerdict
+        Eligibility, reasons, permits, segments (with provenance and road names), the
+        assumptions the verdict rests on and the approval deadline. A route wholly off the
+        corridors but inside the map is a verdict (``OFF_CORRIDOR``), not an error.
+
+    Raises
+    ------
+    OnemapInputError
+        An unknown voltage, a degenerate line, a route outside the map's extent or whose
+        coordinates look like another CRS; :class:`RouteGapError` for parts that do not join.
     """
     rules = resolve_rules(onemap, rules)
     rules.filing.trench_width(voltage_kv)  # unknown voltage: clear error before any work
     date = parse_date(date)
+    assumed = date is None
+    date = date or dt.date.today()
     # the entry points (CLI read_route, web app) bound the vertex count; a library caller's own
     geom = as_metric_line(line, onemap.crs_metric, crs=crs, max_vertices=None)
     _, overlay = corridor_model(onemap, rules)
     tol = max(rules.filing.corridor_tolerance_m, EPS)
     parts, gaps = _stitch(_parts(geom), tol)
     access_max = rules.filing.attach_max_m
+    ctx = _Context(overlay, voltage_kv, rules, date, access_max, placement, _road_names(onemap))
+    _inside_map(onemap, parts, ctx)
     if gaps:
-        verdicts = [_verdict(overlay, [p], voltage_kv, rules, date, access_max) for p in parts]
+        verdicts = [_verdict(ctx, [p]) for p in parts]
         max_gap = max(g["distance_m"] for g in gaps)
         listing = "; ".join(
             f"part {g['after_part']}→{g['after_part'] + 1}: {g['distance_m']:.1f} m" for g in gaps
@@ -158,30 +190,73 @@ def check_route(
             parts=verdicts,
             gaps=gaps,
         )
-    verdict = _verdict(overlay, parts, voltage_kv, rules, date, access_max)
+    verdict = _verdict(ctx, parts)
+    verdict.date_assumed = assumed
     return verdict
 
 
-def _verdict(
-    overlay: Overlay,
-    parts: list[shapely.LineString],
-    voltage_kv: float,
-    rules: Rules,
-    date: dt.date | None,
-    access_max: float,
-) -> FilingVerdict:
-    pieces = Pieces.concat([line_pieces(overlay, p) for p in parts])
-    if not len(pieces) or (pieces.poly < 0).all():
-        bounds = shapely.bounds(shapely.multilinestrings(parts))
+@dataclass(frozen=True)
+class _Context:
+    overlay: Overlay
+    voltage_kv: float
+    rules: Rules
+    date: dt.date | None
+    access_max: float
+    placement: Placement
+    road_names: dict[str, str]
+
+
+def _road_names(onemap: Any) -> dict[str, str]:
+    """Road id → name of the map's roads (once per roads layer)."""
+
+    def build() -> dict[str, str]:
+        roads = onemap["roads"]
+        if not len(roads) or "name" not in roads:
+            return {}
+        names = roads["name"].fillna("").astype(str)
+        return {str(r): n for r, n in zip(roads["road_id"], names, strict=True) if n}
+
+    return onemap.cached("road_names", build, layers=("roads",))
+
+
+def _inside_map(onemap: Any, parts: list[shapely.LineString], ctx: _Context) -> None:
+    """A route outside the map's extent (its layers and corridor strips, plus the service
+    connection reach) is bad input — degrees given as metres look like this; one inside it but
+    off every corridor is judged (OFF_CORRIDOR)."""
+    bounds = shapely.bounds(shapely.multilinestrings(parts))
+
+    def extent() -> np.ndarray:
+        boxes = [onemap.metric(n).total_bounds for n in onemap.layers if len(onemap[n])]
+        if len(ctx.overlay.geoms):
+            boxes.append(shapely.total_bounds(ctx.overlay.geoms))
+        return np.asarray(boxes)
+
+    boxes = onemap.cached("metric_extent", extent, rules=ctx.rules)
+    if not len(boxes):
+        return
+    pad = ctx.access_max
+    west, south = boxes[:, 0].min() - pad, boxes[:, 1].min() - pad
+    east, north = boxes[:, 2].max() + pad, boxes[:, 3].max() + pad
+    outside = bounds[2] < west or bounds[0] > east or bounds[3] < south or bounds[1] > north
+    if outside:
         hint = (
             "; the coordinates look like degrees — give crs='EPSG:4326'"
             if abs(bounds[0]) <= 180 and abs(bounds[1]) <= 90
             else ""
         )
-        raise OnemapInputError(
-            f"the route lies outside the map's road corridors{hint}", field="route"
-        )
-    return evaluate(label_runs(pieces, access_max), voltage_kv, rules, date)
+        raise OnemapInputError(f"the route lies outside the map's extent{hint}", field="route")
+
+
+def _verdict(ctx: _Context, parts: list[shapely.LineString]) -> FilingVerdict:
+    pieces = Pieces.concat([line_pieces(ctx.overlay, p) for p in parts])
+    return evaluate(
+        label_runs(pieces, ctx.access_max),
+        ctx.voltage_kv,
+        ctx.rules,
+        ctx.date,
+        placement=ctx.placement,
+        road_names=ctx.road_names,
+    )
 
 
 __all__ = ["Reason", "RouteGapError", "check_route", "label_runs", "line_pieces"]

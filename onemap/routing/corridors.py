@@ -390,7 +390,10 @@ def build_corridors(
         frame = pd.concat([frame, *extra], ignore_index=True)
     on_structure = frame["structure"].isin(filing.structures).to_numpy()
     frame.loc[on_structure, "corridor"] = "structure"
-    frame.loc[on_structure, "rank"] = RANK["structure"]
+    # A bridge deck or a tunnel (another level) ranks first where it passes over or under a
+    # road; steps, covered ways and building passages on the street's level keep their rank.
+    above = on_structure & (frame["level"].to_numpy() != 0)
+    frame.loc[above, "rank"] = RANK["structure"]
     frame = frame[~shapely.is_empty(frame["geometry"].to_numpy())].reset_index(drop=True)
     frame = _partition(frame)
     # keep the polygonal part of every result; drop what subtraction left empty

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -109,6 +109,9 @@ class PieceRule:
     remaining_bike_m: np.ndarray  # NaN where the road side has no bike lane
 
 
+Placement = Literal["drawn", "sidewalk_first"]
+
+
 def piece_reasons(
     corridor: np.ndarray,
     sidewalk_m: np.ndarray,
@@ -116,16 +119,24 @@ def piece_reasons(
     motor_m: np.ndarray,
     voltage_kv: float,
     rules: Rules,
+    placement: Placement = "sidewalk_first",
 ) -> PieceRule:
     """Reason code of every piece for a voltage (vectorised; -1 = the piece may be filed).
 
-    The trench takes the sidewalk first; what does not fit (``spill``) goes onto the bike lane
-    of that side, which must keep ``min_passable_bike_m``; without a bike lane it reaches the
-    motor lanes. Raises OnemapInputError for a voltage the rule table has no trench width for.
+    ``placement`` says where the trench lies. ``sidewalk_first`` (a route the graph finds, and
+    DESIGN §3's rule for a trench on the sidewalk edge): the trench takes the sidewalk first;
+    what does not fit (``spill``) goes onto the bike lane of that side, which must keep
+    ``min_passable_bike_m``; without a bike lane it reaches the motor lanes. ``drawn`` (a route
+    a person drew): the trench is where the route is — a piece in a bike lane occupies the lane
+    itself, which keeps ``bike_width − trench``; a piece on a sidewalk spills as above.
+    Raises OnemapInputError for a voltage the rule table has no trench width for.
     """
     f = rules.filing
     trench = f.trench_width(voltage_kv)
     spill = np.maximum(trench - sidewalk_m, 0.0)
+    if placement == "drawn":
+        in_lane = corridor == CODE["bike_lane"]
+        spill = np.where(in_lane, np.minimum(trench, bike_m), spill)
     has_bike = bike_m > _FLOAT_TOL
     remaining = np.where(has_bike, bike_m - spill, np.nan)
     walk = (corridor == CODE["sidewalk"]) | (corridor == CODE["bike_lane"])
@@ -252,21 +263,27 @@ class Segment:
     reason: str | None
     start_m: float
     end_m: float
+    provenance: str = ""  # where the strip came from (the least surveyed piece of the run)
+    road_name: str | None = None
 
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        # the remaining bike-lane width belongs to bike-lane rows (and to the rows it fails on)
+        show_bike = self.corridor == "bike_lane" or self.reason == "BIKE_LANE_NOT_PASSABLE"
         return {
             "corridor": self.corridor,
             "corridor_name": CORRIDOR_NAMES[lang][self.corridor],
             "length_m": round(self.length_m, 3),
             "road_id": self.road_id,
+            "road_name": self.road_name,
             "side": self.side or None,
             "occupied_width_m": round(self.occupied_width_m, 3),
             "remaining_bike_m": None
-            if self.remaining_bike_m is None
+            if self.remaining_bike_m is None or not show_bike
             else round(self.remaining_bike_m, 3),
             "reason": self.reason,
             "start_m": round(self.start_m, 3),
             "end_m": round(self.end_m, 3),
+            "provenance": self.provenance or None,
         }
 
 
@@ -290,10 +307,43 @@ class FilingVerdict:
     policy_item: str
     gaps: list[dict[str, Any]] = field(default_factory=list)
     parts: list[FilingVerdict] = field(default_factory=list)
+    placement: Placement = "sidewalk_first"
+    date_assumed: bool = False  # no date given: the deadline counts from today
 
     @property
     def codes(self) -> list[str]:
         return [r.code for r in self.reasons]
+
+    def assumptions(self) -> list[dict[str, Any]]:
+        """The segments whose strips are class defaults (guesses), with length and share."""
+        total = max(self.length_m, 1e-9)
+        return [
+            {
+                "corridor": s.corridor,
+                "road_id": s.road_id,
+                "road_name": s.road_name,
+                "length_m": round(s.length_m, 3),
+                "share": round(s.length_m / total, 4),
+                "start_m": round(s.start_m, 3),
+                "end_m": round(s.end_m, 3),
+            }
+            for s in self.segments
+            if s.provenance == "default"
+        ]
+
+    @property
+    def basis(self) -> str:
+        """What the verdict rests on: ``surveyed`` (every strip a mapped way), ``tagged``
+        (no default strip), ``partly_assumed`` or ``assumed`` (every strip a default)."""
+        judged = [s for s in self.segments if s.provenance]
+        total = sum(s.length_m for s in judged)
+        if total <= 0:
+            return "assumed"
+        default = sum(s.length_m for s in judged if s.provenance == "default")
+        if default <= 1e-9:
+            mapped = all(s.provenance == "mapped_way" for s in judged)
+            return "surveyed" if mapped else "tagged"
+        return "assumed" if default >= total - 1e-9 else "partly_assumed"
 
     def same_decision(self, other: FilingVerdict, tol_m: float = 1e-6) -> bool:
         """Same eligibility, procedure, reason codes, permits and length (within tol_m)."""
@@ -324,8 +374,18 @@ class FilingVerdict:
             "rules": self.rules_id,
             "policy_item": self.policy_item,
         }
+        out["trench_placement"] = self.placement
+        out["assumptions"] = self.assumptions()
+        out["basis"] = self.basis
         if self.approval_deadline is not None:
             out["approval_deadline"] = self.approval_deadline.to_dict()
+            if self.date_assumed:
+                out["approval_deadline"]["date_assumed"] = True
+                out["approval_deadline"]["note"] = (
+                    "未给出提交日期，按今天计算"
+                    if lang == "zh"
+                    else "no date given: counted from today"
+                )
         if self.gaps:
             out["gaps"] = self.gaps
             out["parts"] = [p.to_dict(lang) for p in self.parts]
@@ -353,12 +413,25 @@ def evaluate(
     voltage_kv: float,
     rules: Rules,
     date: dt.date | str | None = None,
+    *,
+    placement: Placement = "sidewalk_first",
+    road_names: dict[str, str] | None = None,
 ) -> FilingVerdict:
-    """The verdict for a route given as classified pieces in order along it."""
+    """The verdict for a route given as classified pieces in order along it.
+
+    ``placement``: where the trench lies (:func:`piece_reasons`); ``road_names``: road id →
+    name, shown next to the ids in the segment table.
+    """
     f = rules.filing
     date = parse_date(date)
     pr = piece_reasons(
-        pieces.corridor, pieces.sidewalk_m, pieces.bike_m, pieces.motor_m, voltage_kv, rules
+        pieces.corridor,
+        pieces.sidewalk_m,
+        pieces.bike_m,
+        pieces.motor_m,
+        voltage_kv,
+        rules,
+        placement,
     )
     length = pieces.length
     total = float(length.sum())
@@ -420,7 +493,7 @@ def evaluate(
         procedure=tier.procedure if tier is not None else "permits",
         reasons=reasons,
         permits=[] if eligible else permits,
-        segments=_segments(pieces, pr, length),
+        segments=_segments(pieces, pr, length, road_names or {}),
         approval_workdays=workdays,
         approval_deadline=deadline,
         voltage_kv=voltage_kv,
@@ -428,10 +501,17 @@ def evaluate(
         min_passable_bike_m=f.min_passable_bike_m,
         rules_id=f"{rules.meta.id}@{rules.meta.version}",
         policy_item=f.policy_item,
+        placement=placement,
     )
 
 
-def _segments(pieces: Pieces, pr: PieceRule, length: np.ndarray) -> list[Segment]:
+_GUESS = {"": 0, "mapped_way": 1, "tagged": 2, "derived": 3, "default": 4}
+MIN_SEGMENT_M = 1e-3  # rows shorter than this are numerical slivers, not part of the table
+
+
+def _segments(
+    pieces: Pieces, pr: PieceRule, length: np.ndarray, names: dict[str, str]
+) -> list[Segment]:
     n = len(pieces)
     if not n:
         return []
@@ -446,7 +526,10 @@ def _segments(pieces: Pieces, pr: PieceRule, length: np.ndarray) -> list[Segment
     occupied = np.maximum.reduceat(pr.occupied_m, start)
     remaining = np.fmin.reduceat(pr.remaining_bike_m, start)
     last = np.r_[start[1:], n] - 1
-    return [
+    prov = np.array([_GUESS.get(str(p), 0) for p in pieces.provenance], dtype=np.int64)
+    guess = np.maximum.reduceat(prov, start)
+    by_rank = {v: k for k, v in _GUESS.items()}
+    rows = [
         Segment(
             corridor=CORRIDORS[int(pieces.corridor[i])],
             length_m=float(seg_len[k]),
@@ -457,6 +540,9 @@ def _segments(pieces: Pieces, pr: PieceRule, length: np.ndarray) -> list[Segment
             reason=REASONS[int(pr.reason[i])] if pr.reason[i] >= 0 else None,
             start_m=float(end_m[last[k]] - seg_len[k]),
             end_m=float(end_m[last[k]]),
+            provenance=by_rank[int(guess[k])],
+            road_name=names.get(road[i]) or None,
         )
         for k, i in enumerate(start)
     ]
+    return [r for r in rows if r.length_m >= MIN_SEGMENT_M]

@@ -181,8 +181,38 @@ class Overlay:
         segment, see :meth:`classify`)."""
         seg, t = self.cuts(a, b)
         pa, pb, parent = cut_segments(a, b, seg, t)
-        poly = self.classify((pa + pb) / 2.0, None if level is None else level[parent])
+        mid = (pa + pb) / 2.0
+        drawn = level is None
+        poly = self._classify_drawn(mid) if drawn else self.classify(mid, level[parent])
         return Pieces.from_polys(self, pa, pb, parent, poly)
+
+    def _classify_drawn(self, mid: np.ndarray) -> np.ndarray:
+        """Classify the pieces of a drawn route, which has no level of its own: where strips of
+        several levels overlap (a footbridge over a street), the piece keeps the level of the
+        route around it (the nearest piece before it, else after it, that lies on one level
+        only), so a route along the street under a bridge stays on the street and one over
+        the bridge stays on the deck."""
+        if self.level is None or len(np.unique(self.level)) < 2 or not len(mid):
+            return self.classify(mid)
+        pt_i, poly_j = self.tree.query(shapely.points(mid), predicate="intersects")
+        big = np.iinfo(np.int64).max
+        lo = np.full(len(mid), big)
+        hi = np.full(len(mid), -big)
+        np.minimum.at(lo, pt_i, self.level[poly_j])
+        np.maximum.at(hi, pt_i, self.level[poly_j])
+        sure = (lo == hi) & (lo != big)
+        if sure.all() or not sure.any():
+            return self.classify(mid)
+        idx = np.where(sure, np.arange(len(mid)), -1)
+        before = np.maximum.accumulate(idx)
+        after = np.minimum.accumulate(np.where(sure, np.arange(len(mid)), len(mid))[::-1])[::-1]
+        source = np.where(before >= 0, before, after)
+        route_level = lo[np.clip(source, 0, len(mid) - 1)]
+        poly = self.classify(mid, route_level)
+        fallback = poly < 0
+        if fallback.any():
+            poly[fallback] = self.classify(mid[fallback])
+        return poly
 
 
 @dataclass

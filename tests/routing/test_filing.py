@@ -148,20 +148,46 @@ def test_trench_exactly_filling_the_sidewalk(streets):
     [("S3", 1.0, True), ("S4", 0.99, False), ("S5", 1.01, True)],
 )
 def test_remaining_bike_lane_at_the_minimum(streets, street, remaining, passable):
-    for y in (sidewalk_y(street), bike_y(street)):
-        v = check_route(streets, along(y, 100, 200), 10.0)
-        assert v.segments[0].remaining_bike_m == pytest.approx(remaining, abs=1e-9)
+    """A route drawn on the sidewalk: the trench spills onto the bike lane beside it (DESIGN §3,
+    ``bike − spill``); the same measure for the graph's placement of a route in the lane."""
+    for y, placement in ((sidewalk_y(street), "drawn"), (bike_y(street), "sidewalk_first")):
+        v = check_route(streets, along(y, 100, 200), 10.0, placement=placement)
+        shown = v.segments[0].remaining_bike_m if v.segments[0].corridor == "bike_lane" else None
+        if shown is not None:
+            assert shown == pytest.approx(remaining, abs=1e-9)
         assert v.eligible is passable
         assert v.codes == ([] if passable else ["BIKE_LANE_NOT_PASSABLE"])
-    # at 0.4 kV the 0.6 m trench spills 0.1 m only: passable on all three
-    assert check_route(streets, along(bike_y(street), 100, 200), 0.4).eligible
+    # at 0.4 kV the 0.6 m trench spills 0.1 m only from the sidewalk: passable on all three
+    assert check_route(streets, along(sidewalk_y(street), 100, 200), 0.4).eligible
+
+
+@pytest.mark.parametrize(
+    ("street", "voltage", "remaining", "passable"),
+    # the trench drawn in the lane itself: lane − trench (issue 14: the trench is where drawn)
+    [("S3", 10.0, 0.5, False), ("S3", 0.4, 0.9, False), ("S1", 0.4, 1.4, True)],
+)
+def test_a_route_drawn_in_the_bike_lane_occupies_the_lane(
+    streets, street, voltage, remaining, passable
+):
+    v = check_route(streets, along(bike_y(street), 100, 200), voltage)
+    seg = v.segments[0]
+    assert seg.corridor == "bike_lane"
+    assert seg.remaining_bike_m == pytest.approx(remaining, abs=1e-9)
+    assert seg.occupied_width_m == pytest.approx(streets_trench(voltage))
+    assert v.eligible is passable
+    assert v.codes == ([] if passable else ["BIKE_LANE_NOT_PASSABLE"])
+    assert v.to_dict("en")["trench_placement"] == "drawn"
+
+
+def streets_trench(voltage: float) -> float:
+    return {0.4: 0.6, 10.0: 1.0}[voltage]  # the shipped table's assumed trench widths
 
 
 def test_bike_lane_message_has_the_numbers(streets):
     v = check_route(streets, along(bike_y("S4"), 100, 200), 10.0)
     msg = v.to_dict("zh")["reasons"][0]["message"]
-    assert "0.99" in msg and "非机动车道" in msg
-    assert "0.99" in v.to_dict("en")["reasons"][0]["message"]
+    assert "0.49" in msg and "非机动车道" in msg  # 1.49 m lane − 1.0 m trench
+    assert "0.49" in v.to_dict("en")["reasons"][0]["message"]
 
 
 # --- tiers, approval deadline, bad input ---------------------------------------------------

@@ -193,7 +193,7 @@ def test_best_route_filing_route_via_duct_and_agreement(town):
     assert r.filing_route.length_m == pytest.approx(50 + 17 + 100, abs=0.5)
     assert r.shortest_route.length_m <= r.filing_route.length_m + 1e-9
     for route in (r.filing_route, r.shortest_route):
-        again = check_route(town, route.geometry_metric, 0.4)
+        again = check_route(town, route.geometry_metric, 0.4, placement="sidewalk_first")
         assert again.same_decision(route.filing)
         assert again.length_m == pytest.approx(route.length_m, abs=1e-6)
     # the lon/lat output geometry has the same length once projected back
@@ -207,9 +207,9 @@ def test_best_route_without_duct_has_no_filing_route(town):
     assert r.shortest_route is not None
     assert "OCCUPIES_MOTOR_LANE" in r.shortest_route.filing.codes
     assert r.filing_route is None or r.filing_route.length_m >= 2 * 380
-    assert check_route(town, r.shortest_route.geometry_metric, 0.4).same_decision(
-        r.shortest_route.filing
-    )
+    assert check_route(
+        town, r.shortest_route.geometry_metric, 0.4, placement="sidewalk_first"
+    ).same_decision(r.shortest_route.filing)
 
 
 def test_best_route_around_the_outer_corner(town):
@@ -230,7 +230,7 @@ def test_asset_in_the_green_belt_connects_through_it(town):
     assert [s.corridor for s in segs] == ["sidewalk", "access"]
     assert segs[-1].length_m == pytest.approx(1.0, abs=1e-6)  # the green part, y 11 → 10
     assert r.filing_route.length_m == pytest.approx(100 + 2.5, abs=1e-6)
-    again = check_route(town, r.filing_route.geometry_metric, 0.4)
+    again = check_route(town, r.filing_route.geometry_metric, 0.4, placement="sidewalk_first")
     assert again.same_decision(r.filing_route.filing)
     along_green = check_route(town, line((500, 8.5), (500, 11.0), (700, 11.0)), 0.4)
     assert along_green.codes == ["OCCUPIES_GREEN_BELT"]
@@ -271,7 +271,7 @@ def test_demo_map_routes_agree_with_check(demo_map):
         for route in (r.filing_route, r.shortest_route):
             if route is None:
                 continue
-            again = check_route(demo_map, route.geometry_metric, 0.4)
+            again = check_route(demo_map, route.geometry_metric, 0.4, placement="sidewalk_first")
             assert again.same_decision(route.filing), (a, b)
             checked += 1
     assert checked >= 10

@@ -1,0 +1,107 @@
+"""Real streets II (issue 14, first part), on hand-built streets: a route on a bridge deck is
+not filing-eligible (ON_STRUCTURE, the structure's consent), a route along the street under a
+footbridge stays on the street, and a route through green land occupies green space
+(OCCUPIES_GREEN_BELT, green_occupation) whether or not a footway crosses it."""
+
+from __future__ import annotations
+
+from onemap.routing import check_route
+from routing.streets import line, make_map, parcel, road
+
+
+def _bridge_map():
+    street = road("S", [(0, 0), (400, 0)], motor=10, bike=0, sidewalk=3)
+    # a footbridge (level 1) across the street, and a way of its own along the bridge
+    bridge = {
+        **road("B", [(200, -60), (200, 60)], motor=0, bike=0, sidewalk=1.5),
+        "strip_kind": "footway",
+        "level": 1,
+        "structure": "bridge",
+    }
+    return make_map([street, bridge])
+
+
+def test_route_over_a_bridge_deck_needs_the_structures_consent():
+    m = _bridge_map()
+    over = line((200, -40), (200, 40))  # along the footbridge, over the street
+    v = check_route(m, over, 0.4).to_dict("en")
+    codes = {r["code"] for r in v["reasons"]}
+    assert v["eligible"] is False and "ON_STRUCTURE" in codes
+    assert "structure_consent" in v["permits"]
+    # the street underneath is never reported as crossed
+    assert "OCCUPIES_MOTOR_LANE" not in codes
+
+
+def test_route_along_the_sidewalk_under_a_footbridge_stays_on_the_street():
+    m = _bridge_map()
+    along = line((150, 6.5), (250, 6.5))  # middle of the left sidewalk (5 + 3/2 m)
+    v = check_route(m, along, 0.4).to_dict("en")
+    assert v["eligible"] is True, v["reasons"]
+    assert {s["corridor"] for s in v["segments"]} == {"sidewalk"}
+
+
+def test_route_through_a_park_occupies_green_space():
+    street = road("S", [(0, 0), (400, 0)], motor=10, bike=0, sidewalk=3)
+    path = {
+        **road("P", [(100, 60), (300, 60)], motor=0, bike=0, sidewalk=1.0),
+        "strip_kind": "footway",
+    }
+    park = parcel("PARK", 80, 20, 320, 120, code="1401")
+    m = make_map([street, path], parcels=[park])
+    v = check_route(m, line((120, 60), (280, 60)), 0.4).to_dict("en")
+    assert v["eligible"] is False
+    assert {r["code"] for r in v["reasons"]} == {"OCCUPIES_GREEN_BELT"}
+    assert "green_occupation" in v["permits"]
+    # the same footway outside green land is a walkway (the land use decides, not the path)
+    plain = make_map([street, path], parcels=[parcel("HOME", 80, 20, 320, 120, code="0701")])
+    assert check_route(plain, line((120, 60), (280, 60)), 0.4).eligible is True
+
+
+def test_a_route_off_every_corridor_inside_the_map_is_a_verdict():
+    street = road("S", [(0, 0), (400, 0)], motor=10, bike=0, sidewalk=3)
+    farm = parcel("FARM", 0, 100, 400, 300, code="0101")
+    m = make_map([street], parcels=[farm])
+    v = check_route(m, line((100, 200), (300, 200)), 0.4)
+    assert v.eligible is False and v.codes == ["OFF_CORRIDOR"]
+    assert v.permits == ["corridor_planning"]
+    # far outside the map's extent it is bad input, not a verdict
+    import pytest
+
+    from onemap.errors import OnemapInputError
+
+    with pytest.raises(OnemapInputError, match="outside the map"):
+        check_route(m, line((10_000, 10_000), (10_200, 10_000)), 0.4)
+
+
+def test_verdict_lists_the_assumptions_it_rests_on():
+    guessed = {
+        **road("G", [(0, 0), (400, 0)], motor=10, bike=0, sidewalk=3),
+        "name": "默认路",
+        "xs_source": "sidewalk_left=default;sidewalk_right=default;bike_left=default;"
+        "bike_right=default;motor_width=default;green_left=default;green_right=default",
+    }
+    surveyed = {
+        **road("W", [(0, 100), (400, 100)], motor=0, bike=0, sidewalk=1.0),
+        "strip_kind": "sidewalk",
+        "xs_source": "sidewalk_left=mapped_way;sidewalk_right=mapped_way;bike_left=tagged;"
+        "bike_right=tagged;motor_width=tagged;green_left=tagged;green_right=tagged",
+    }
+    m = make_map([guessed, surveyed])
+    on_guess = check_route(m, line((100, 6.5), (300, 6.5)), 0.4).to_dict("zh")
+    assert on_guess["basis"] == "assumed"
+    assert on_guess["assumptions"][0]["share"] == 1.0
+    assert on_guess["assumptions"][0]["road_name"] == "默认路"
+    assert on_guess["segments"][0]["provenance"] == "default"
+    on_way = check_route(m, line((100, 100), (300, 100)), 0.4).to_dict("zh")
+    assert on_way["basis"] == "surveyed" and on_way["assumptions"] == []
+
+
+def test_without_a_date_the_deadline_counts_from_today_and_says_so():
+    import datetime as dt
+
+    street = road("S", [(0, 0), (400, 0)], motor=10, bike=0, sidewalk=3)
+    m = make_map([street])
+    v = check_route(m, line((0, 0), (300, 0)), 0.4).to_dict("en")  # across motor lanes
+    deadline = v["approval_deadline"]
+    assert deadline["date_assumed"] is True and "today" in deadline["note"]
+    assert dt.date.fromisoformat(deadline["date"]) > dt.date.today()
