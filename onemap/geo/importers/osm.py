@@ -163,6 +163,11 @@ def build_roads(ways: gpd.GeoDataFrame, report: ImportReport, table: dict) -> gp
         own = ~motor & (roads[f"{strip}_src"].to_numpy() == DEFAULT)
         roads.loc[own, f"{strip}_src"] = MAPPED
     report.matching.update(stats)
+    report.notes.append(
+        "cross-section defaults: data/cross_sections.toml [osm_defaults] "
+        f"({od['source']}): silent sides get no bike lane and no green belt; default "
+        f"sidewalks only on {', '.join(od['sidewalk_classes'])} roads"
+    )
 
     sources = roads[[f"{s}_src" for s in STRIPS]].to_numpy()
     roads["xs_source"] = [

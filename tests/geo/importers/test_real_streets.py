@@ -160,3 +160,54 @@ def test_render_junction_corridors_to_png(shared_data):
         fig.savefig(out, dpi=80)
         plt.close(fig)
         assert out.stat().st_size > 10_000
+
+
+def test_the_reports_name_the_defaults_and_warn_of_far_apart_layers(tmp_path):
+    """The import report names the defaults table; a build of layers from two places (a
+    street network and a grid 800 km apart) warns."""
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point
+
+    from geo.importers.test_osm_fixture import FIXTURE
+    from onemap.geo.build import build_map
+
+    _, report = osm_layers(FIXTURE)
+    assert any("[osm_defaults]" in n for n in report.notes)
+    roads = gpd.GeoDataFrame(
+        {"road_id": ["R1"], "road_class": ["branch"]},
+        geometry=[LineString([(119.20, 34.60), (119.21, 34.60)])],
+        crs="EPSG:4326",
+    )
+    subs = gpd.GeoDataFrame(
+        {
+            "substation_id": ["S1"],
+            "voltage_kv": [110.0],
+            "capacity_mva": [50.0],
+            "peak_load_mva": [20.0],
+        },
+        geometry=[Point(113.0, 30.0)],  # ~800 km away
+        crs="EPSG:4326",
+    )
+    roads.to_file(tmp_path / "roads.geojson")
+    subs.to_file(tmp_path / "substations.geojson")
+    _, build = build_map(
+        [str(tmp_path / "roads.geojson"), str(tmp_path / "substations.geojson")],
+        tmp_path / "map.gpkg",
+    )
+    assert any("km apart" in w and "substations" in w for w in build.warnings)
+    assert build.strip_provenance.get("default", 0) > 0  # planning data: class defaults
+
+
+def test_info_reports_the_graphs_components(tmp_path):
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from onemap.cli import app
+
+    shutil.copy(REPO / "data" / "demo.gpkg", tmp_path / "demo.gpkg")
+    res = CliRunner().invoke(app, ["info", str(tmp_path / "demo.gpkg"), "--json"])
+    graph = json.loads(res.stdout)["graph"]
+    assert graph["components"] >= 1 and 0 < graph["largest_share"] <= 1
+    assert graph["edges"] > graph["nodes"] > 1000 and graph["mean_edge_m"] > 0
