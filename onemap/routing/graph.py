@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from shapely import STRtree
 
@@ -74,6 +75,9 @@ class Located:
     du: float
     dv: float
     access: Pieces
+    # The point's nearest corridor is a fragment that reaches no asset (a subway stair, an
+    # unconnected path): the point was joined to the nearest corridor that does instead.
+    isolated_nearest: bool = False
 
     @property
     def access_m(self) -> float:
@@ -302,11 +306,51 @@ class CorridorGraph:
             out[todo[i]] = idx[j]
         return out
 
+    def reaching(self) -> np.ndarray:
+        """Per node: whether its connected component holds an asset (all True on a map
+        without assets). Built once; a query point joins this part of the network."""
+        if "reach" not in self._trees:
+            n = self.n_nodes
+            adj = sp.coo_matrix((np.ones(len(self.u)), (self.u, self.v)), shape=(n, n))
+            _, label = connected_components(adj, directed=False)
+            assets = self.asset_node.dropna().to_numpy(dtype=np.int64)
+            reach = np.isin(label, label[assets]) if len(assets) else np.ones(n, bool)
+            self._trees["reach"] = (None, reach)
+        return self._trees["reach"][1]
+
+    def _nearest_reaching(self, q: np.ndarray, limit: float) -> tuple[int, bool]:
+        """The nearest edge to ``q`` on the part of the network that reaches an asset (suitable
+        edges first), and whether the nearest edge overall lies on an isolated fragment."""
+        nearest = int(self.nearest_edges(q[None, :], limit)[0])
+        reach = self.reaching()
+        if nearest < 0 or reach[self.u[nearest]]:
+            return nearest, False
+        if "reach_suitable" not in self._trees:
+            for kind, keep in (
+                ("reach_suitable", np.isin(self.corridor, SUITABLE)),
+                ("reach_all", self.corridor != CODE["access"]),
+            ):
+                idx = np.flatnonzero(keep & reach[self.u])
+                lines = shapely.linestrings(
+                    np.stack([self.xy[self.u[idx]], self.xy[self.v[idx]]], 1)
+                )
+                self._trees[kind] = (STRtree(lines), idx)
+        for kind in ("reach_suitable", "reach_all"):
+            tree, idx = self._trees[kind]
+            if len(idx):
+                _, j = tree.query_nearest(
+                    shapely.points(q[None, :]), max_distance=limit, all_matches=False
+                )
+                if len(j):
+                    return int(idx[j[0]]), True
+        return nearest, True
+
     def locate_xy(self, x: float, y: float) -> Located:
-        """Join a metric point to the graph (no rebuild): nearest suitable edge and access."""
+        """Join a metric point to the graph (no rebuild): the nearest suitable edge of the part
+        of the network that reaches an asset (see :meth:`reaching`), and the access to it."""
         q = np.array([float(x), float(y)])
         limit = self.rules.filing.attach_max_m
-        edge = int(self.nearest_edges(q[None, :], limit)[0])
+        edge, isolated = self._nearest_reaching(q, limit)
         if edge < 0:
             raise OnemapInputError(
                 f"no road corridor within {limit:g} m of the point; it is outside the mapped roads",
@@ -331,6 +375,7 @@ class CorridorGraph:
             du=float(t * length),
             dv=float((1 - t) * length),
             access=access,
+            isolated_nearest=isolated,
         )
 
     def locate(self, lon: float, lat: float) -> Located:

@@ -105,3 +105,34 @@ def test_without_a_date_the_deadline_counts_from_today_and_says_so():
     deadline = v["approval_deadline"]
     assert deadline["date_assumed"] is True and "today" in deadline["note"]
     assert dt.date.fromisoformat(deadline["date"]) > dt.date.today()
+
+
+def test_a_point_beside_an_isolated_fragment_joins_the_connected_network():
+    """A door nearest to a stair that connects nowhere joins the street that reaches the
+    assets instead, and says so (issue 14, item 10)."""
+    from onemap.routing import best_route
+    from onemap.routing.build import corridor_graph
+    from routing.streets import asset
+
+    street = road("S", [(0, 0), (400, 0)], motor=10, bike=0, sidewalk=3)
+    stair = {  # a path fragment connected to nothing (e.g. a platform of a subway stair)
+        **road("STAIR", [(190, 30), (210, 30)], motor=0, bike=0, sidewalk=2),
+        "strip_kind": "footway",
+    }
+    m = make_map([street, stair], assets=[asset("T1", 350, 9)])
+    g = corridor_graph(m)
+    loc = g.locate_xy(*at_xy(200, 33))  # 3 m from the stair, 25 m from the sidewalk
+    assert loc.isolated_nearest is True
+    assert g.reaching()[loc.u]
+    from onemap.geo.crs import metric_to_lonlat
+
+    a = metric_to_lonlat(*at_xy(200, 33), m.crs_metric)
+    b = metric_to_lonlat(*at_xy(350, 9), m.crs_metric)
+    result = best_route(m, a, b, 0.4)
+    assert result.shortest_route is not None  # a route, not "no route"
+
+
+def at_xy(x: float, y: float) -> tuple[float, float]:
+    from routing.streets import at
+
+    return at(x, y)
