@@ -196,12 +196,27 @@ class CorridorGraph:
         Parallel edges are collapsed to their minimum length before the matrix is built (a CSR
         made from COO would add them up). Use with ``scipy.sparse.csgraph`` (directed=True).
         """
-        key = (float(voltage_kv), bool(filing_only))
+        return self._matrix((float(voltage_kv), bool(filing_only)), self.length)
+
+    def csr_cost(self, voltage_kv: float) -> sp.csr_matrix:
+        """:meth:`csr` of the whole graph with edge *costs*: length × the rule table's weight
+        of the edge's corridor (``filing.route_cost``: carriageway and crossings cost more
+        than walkways), so the cheapest route is the sensible one; lengths stay as they are."""
+        weight = np.ones(len(CORRIDORS))
+        for name, w in self.rules.filing.route_cost.items():
+            if name in CODE:
+                weight[CODE[name]] = float(w)
+        cost = self.length * weight[self.corridor.astype(np.int64)]
+        return self._matrix(("cost", float(voltage_kv)), cost)[0]
+
+    def _matrix(self, key: tuple, weights: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
         if key not in self._csr:
+            filing_only = key[0] != "cost" and key[1]
+            voltage_kv = key[0] if key[0] != "cost" else key[1]
             mask = self.eligible(voltage_kv) if filing_only else np.ones(self.n_edges, bool)
             lo = np.minimum(self.u, self.v)[mask]
             hi = np.maximum(self.u, self.v)[mask]
-            w = self.length[mask]
+            w = weights[mask]
             n = self.n_nodes
             pair = lo.astype(np.int64) * n + hi
             order = np.lexsort((w, pair))

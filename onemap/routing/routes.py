@@ -29,7 +29,7 @@ from onemap.routing.build import corridor_graph
 from onemap.routing.bulk import NO_PATH
 from onemap.routing.filing import FilingVerdict, evaluate, parse_date, piece_reasons
 from onemap.routing.graph import CorridorGraph, Located
-from onemap.routing.overlay import Pieces
+from onemap.routing.overlay import CORRIDORS, Pieces
 from onemap.rules import Rules
 
 
@@ -108,12 +108,21 @@ def search(
             return None
         if not (_access_ok(g, origin, voltage_kv) and _access_ok(g, destination, voltage_kv)):
             return None
-    csr, _ = g.csr(voltage_kv, filing_only)
+    if filing_only:
+        csr, _ = g.csr(voltage_kv, True)
+        scale = 1.0
+    else:
+        # the cheapest sensible route: carriageway and crossings cost more (rule table); the
+        # cut-off stays a length (checked on the pieces below), so the cost budget is scaled
+        csr = g.csr_cost(voltage_kv)
+        scale = max([1.0, *g.rules.filing.route_cost.values()])
     src = np.array([origin.u, origin.v])
     dst = np.array([destination.u, destination.v])
-    src_off = np.array([origin.du, origin.dv])
-    dst_off = np.array([destination.du, destination.dv])
-    budget = max(cutoff - origin.access_m - destination.access_m, 0.0)
+    src_off = np.array([origin.du, origin.dv]) * _edge_cost(g, origin.edge, filing_only)
+    dst_off = np.array([destination.du, destination.dv]) * _edge_cost(
+        g, destination.edge, filing_only
+    )
+    budget = max(cutoff - origin.access_m - destination.access_m, 0.0) * scale
     # Every point x of a route no longer than `cutoff` has |x-o| + |x-d| <= cutoff, hence lies
     # within cutoff/2 of the midpoint: search only the nodes of that disc (exact, and the work
     # no longer grows with the size of the city).
@@ -149,6 +158,14 @@ def search(
     if pieces.length.sum() > cutoff + 1e-9:
         return None
     return nodes, pieces
+
+
+def _edge_cost(g: CorridorGraph, edge: int, filing_only: bool) -> float:
+    """Cost factor of one edge's corridor in the search (1 on the filing graph)."""
+    if filing_only:
+        return 1.0
+    name = CORRIDORS[int(g.corridor[edge])]
+    return float(g.rules.filing.route_cost.get(name, 1.0))
 
 
 def _route(g: CorridorGraph, nodes, pieces: Pieces, voltage_kv, date) -> Route:

@@ -78,6 +78,11 @@ class Filing(_Model):
     permits: dict[str, list[str]]
     # Strips on these structures are not filing-eligible (ON_STRUCTURE); see the table.
     structures: list[str] = Field(default_factory=lambda: ["bridge", "tunnel", "covered", "steps"])
+    # Cost per metre of a route's corridor relative to a walkway, for the route search only
+    # (lengths are reported as they are). Assumed; see the table.
+    route_cost: dict[str, float] = Field(
+        default_factory=lambda: {"motor_lane": 5.0, "crossing": 2.0, "green_belt": 2.0}
+    )
     # Land-use codes of green space: a route through such a parcel occupies green (item 2).
     green_landuse_codes: list[str] = Field(default_factory=lambda: ["1401", "1402", "1403"])
 
@@ -249,6 +254,63 @@ class Substation(_Model):
     siting_time_limit_s: float = Field(60.0, gt=0)
 
 
+class CostRate(_Model):
+    """One unit cost of the cost estimate (item 7): yuan per unit, marked assumed, with source."""
+
+    yuan: float = Field(ge=0)
+    unit: str
+    assumed: bool = True
+    source: str
+    name: str = ""
+    name_en: str = ""
+
+
+class Cost(_Model):
+    """Unit costs of the connection works (items 7, 9); every rate names its source."""
+
+    policy_item: str = "7, 9"
+    currency: str = "CNY"
+    source: str = ""
+    default_works: str
+    corridor_works: dict[str, str]
+    cable: dict[str, CostRate]
+    works: dict[str, CostRate]
+    facilities: dict[str, CostRate] = Field(default_factory=dict)
+
+    def cable_rate(self, voltage_kv: float) -> CostRate | None:
+        """The cable rate of a voltage (None: the table has no rate for it)."""
+        key = kv_key(self.cable, voltage_kv)
+        return self.cable[key] if key is not None else None
+
+
+class LvMain(_Model):
+    """Tee joints on LV mains (connection point kind ``lv_main``); see the rule table."""
+
+    source: str = ""
+    enabled: bool = True
+    sample_m: float = Field(20.0, gt=0)
+    snap_m: float = Field(15.0, ge=0)
+    service_max_m: float = Field(40.0, ge=0)
+    voltage_deviation: float = Field(0.07, gt=0, lt=1)
+    voltage_deviation_source: str = "GB/T 12325-2008"
+    r_ohm_per_km: float = Field(0.208, gt=0)
+    x_ohm_per_km: float = Field(0.08, ge=0)
+
+
+class PowerFlow(_Model):
+    """Limits and assumptions of the power-flow-verified headroom (pandapower)."""
+
+    source: str = "GB/T 12325-2008"
+    min_voltage_pu: float = Field(0.93, gt=0)
+    max_voltage_pu: float = Field(1.07, gt=0)
+    max_line_loading_pct: float = Field(100.0, gt=0)
+    max_trafo_loading_pct: float = Field(100.0, gt=0)
+    source_vm_pu: float = Field(1.0, gt=0)
+    trafo_vk_percent: float = Field(4.0, gt=0)
+    trafo_vkr_percent: float = Field(1.0, ge=0)
+    max_buses: int = Field(20000, gt=0)
+
+
 class Rules(_Model):
     """A whole rule table. Load with :func:`load_rules`."""
 
@@ -270,6 +332,9 @@ class Rules(_Model):
     load_forecast: LoadForecast
     substation: Substation
     tariff: Tariff
+    cost: Cost | None = None  # unit costs of the cost estimate (None: no estimate)
+    lv_main: LvMain = Field(default_factory=LvMain)
+    power_flow: PowerFlow = Field(default_factory=PowerFlow)
 
     _digest: str | None = PrivateAttr(default=None)
 

@@ -298,11 +298,18 @@ def test_route_length_equals_an_independent_networkx_search(town):
         except OnemapInputError:
             continue
         o, d = g.locate(*a), g.locate(*b)
+        # the search minimises cost: metres × the rule table's weight of the corridor
+        # (issue 14: carriageway is expensive); compare the length of the cheapest path
+        weight = {"motor_lane": 5.0, "crossing": 2.0, "green_belt": 2.0}
         H = G.copy()
+        for _, _, data in H.edges(data=True):
+            data["cost"] = data["length_m"] * weight.get(data["corridor"], 1.0)
         for name, loc in (("o", o), ("d", d)):
-            H.add_edge(name, loc.u, length_m=loc.du + loc.access_m)
-            H.add_edge(name, loc.v, length_m=loc.dv + loc.access_m)
-        ref = nx.shortest_path_length(H, "o", "d", weight="length_m")
+            w = weight.get(str(g.graph.edges[loc.u, loc.v]["corridor"]), 1.0)
+            H.add_edge(name, loc.u, length_m=loc.du + loc.access_m, cost=loc.du * w + loc.access_m)
+            H.add_edge(name, loc.v, length_m=loc.dv + loc.access_m, cost=loc.dv * w + loc.access_m)
+        path = nx.shortest_path(H, "o", "d", weight="cost")
+        ref = sum(H.edges[p, q]["length_m"] for p, q in zip(path[:-1], path[1:], strict=True))
         if o.edge == d.edge:
             ref = min(ref, o.access_m + d.access_m + abs(o.du - d.du))
         assert r.shortest_route.length_m == pytest.approx(ref, abs=1e-6), k
