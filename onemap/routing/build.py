@@ -8,6 +8,8 @@ map content and rule table (:meth:`OneMap.cached`, and the graph store beside th
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -19,7 +21,7 @@ from shapely import STRtree
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
 from onemap.routing import store
-from onemap.routing.corridors import EPS, CorridorModel, build_corridors
+from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
 from onemap.routing.graph import MERGE_M, SUITABLE, CorridorGraph, _project
 from onemap.routing.overlay import CODE, Overlay, access_prefix, cut_segments
 from onemap.rules import Rules, resolve_rules
@@ -283,10 +285,41 @@ def _attach(
     return out
 
 
+def _with_door_crossings(onemap, model: CorridorModel, rules: Rules) -> CorridorModel:
+    """The model with a perpendicular carriageway crossing at every asset and parcel door
+    (where a designer crosses to reach the other side; issue 14): the graph's own copy."""
+    points = []
+    assets = onemap.metric("assets")
+    if len(assets):
+        points.append(shapely.get_coordinates(np.asarray(assets.geometry.values, object)))
+    landuse = onemap.metric("landuse")
+    if len(landuse) and len(model.pieces):
+        parcels = np.asarray(landuse.geometry.values, object)
+        lines = np.asarray(model.pieces.geometry.values, object)
+        i, j = STRtree(lines).query_nearest(
+            parcels, max_distance=rules.filing.attach_max_m, all_matches=False
+        )
+        near = shapely.shortest_line(parcels[i], lines[j])
+        points.append(shapely.get_coordinates(shapely.get_point(near, 0)))
+    if not points:
+        return model
+    extra = crossings_at(model.pieces, np.vstack(points), rules.filing.attach_max_m)
+    if not len(extra):
+        return model
+    level = model.crossing_level
+    if level is None:
+        level = np.zeros(len(model.crossings), np.int64)
+    return dataclasses.replace(
+        model,
+        crossings=np.concatenate([model.crossings, extra]),
+        crossing_level=np.concatenate([level, np.zeros(len(extra), np.int64)]),
+    )
+
+
 def build_corridor_graph(onemap, rules: Rules) -> CorridorGraph:
     """Build the corridor graph of a map (use :func:`corridor_graph` for the cached one)."""
     model, overlay = corridor_model(onemap, rules)
-    builder = _base_edges(model, overlay)
+    builder = _base_edges(_with_door_crossings(onemap, model, rules), overlay)
     limit = rules.filing.attach_max_m
     unattached: dict[str, list[str]] = {}
 

@@ -298,8 +298,34 @@ def _crossings(pieces: gpd.GeoDataFrame, ends: _Ends, filing: Filing) -> np.ndar
     pos_mid = length[p_mid] * k / (n_mid[p_mid] + 1)
     piece = np.concatenate([p_idx, p_mid])
     pos = np.concatenate([pos_j, pos_mid])
+    return _crossing_lines(pieces, piece, pos)
+
+
+def crossings_at(pieces: gpd.GeoDataFrame, points: np.ndarray, max_m: float) -> np.ndarray:
+    """Perpendicular crossings of the carriageway at points beside it (parcel doors, assets),
+    where a designer would cross to reach the other side (issue 14): at the projection of each
+    point on the nearest road piece with a carriageway within ``max_m``."""
+    motor = np.flatnonzero(
+        (pieces["motor_width_m"].to_numpy() > EPS) & (pieces["strip_kind"].to_numpy() == "")
+    )
+    if not len(points) or not len(motor):
+        return np.empty(0, dtype=object)
+    lines = np.asarray(pieces.geometry.values, dtype=object)
+    pts = shapely.points(points)
+    i, j = STRtree(lines[motor]).query_nearest(pts, max_distance=max_m, all_matches=False)
+    if not len(i):
+        return np.empty(0, dtype=object)
+    piece = motor[j]
+    pos = shapely.line_locate_point(lines[piece], pts[i])
+    return _crossing_lines(pieces, piece, pos)
+
+
+def _crossing_lines(pieces: gpd.GeoDataFrame, piece: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Crossing lines across ``piece`` at distances ``pos`` along it, band centre to centre."""
     if len(piece) == 0:
         return np.empty(0, dtype=object)
+    lines = np.asarray(pieces.geometry.values, dtype=object)
+    length = shapely.length(lines)
     g = lines[piece]
     at = shapely.get_coordinates(shapely.line_interpolate_point(g, pos))
     ahead = shapely.get_coordinates(
@@ -382,7 +408,7 @@ def build_corridors(
     frame.loc[crossover & (frame["corridor"] == "motor_lane").to_numpy(), "rank"] = RANK[
         "crossover"
     ]
-    extra = [f for f in (_single_strips(singles, len(pieces)), _green_space(green)) if len(f)]
+    extra = [f for f in (_single_strips(singles, len(pieces)),) if len(f)]
     if len(junctions):
         junctions["rank"] = RANK["junction"]
         extra.append(junctions)
@@ -396,6 +422,11 @@ def build_corridors(
     frame.loc[above, "rank"] = RANK["structure"]
     frame = frame[~shapely.is_empty(frame["geometry"].to_numpy())].reset_index(drop=True)
     frame = _partition(frame)
+    # Green space takes no part in the partition (large parks would be cut by every strip):
+    # where it overlaps a strip the overlay's rank decides (strips of a road win, paths lose).
+    greens = _green_space(green)
+    if len(greens):
+        frame = pd.concat([frame, greens], ignore_index=True)
     # keep the polygonal part of every result; drop what subtraction left empty
     geoms = polygonal(shapely.make_valid(frame["geometry"].to_numpy()))
     keep = ~shapely.is_empty(geoms) & (shapely.area(geoms) > EPS)

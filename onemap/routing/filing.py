@@ -506,7 +506,7 @@ def evaluate(
 
 
 _GUESS = {"": 0, "mapped_way": 1, "tagged": 2, "derived": 3, "default": 4}
-MIN_SEGMENT_M = 1e-3  # rows shorter than this are numerical slivers, not part of the table
+MIN_SEGMENT_M = 1e-9  # zero-length rows (a piece between two coincident cuts) are not shown
 
 
 def _segments(
