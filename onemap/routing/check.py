@@ -51,8 +51,14 @@ def line_pieces(overlay: Overlay, line: shapely.LineString) -> Pieces:
     return overlay.pieces(a[keep], b[keep])
 
 
-def label_runs(pieces: Pieces, access_max_m: float) -> Pieces:
-    """Label the access runs at both ends and the carriageway crossings (see module doc)."""
+def label_runs(pieces: Pieces, access_max_m: float, foreign: np.ndarray | None = None) -> Pieces:
+    """Label the access runs at both ends and the carriageway crossings (see module doc).
+
+    ``foreign`` (per piece): the piece lies in a parcel other than the one the route's end is
+    in — a neighbour's land, a park, a farm. The service-connection exemption at a route's
+    ends covers the customer's own parcel, the connection asset's plot and the green belt or
+    verge beside them; a foreign piece is judged like the rest of the route (issue 14).
+    """
     c = pieces.corridor.copy()
     length = pieces.length
     one = np.zeros(len(c), dtype=np.int64)
@@ -61,7 +67,8 @@ def label_runs(pieces: Pieces, access_max_m: float) -> Pieces:
     if len(c) and not lead.all():  # a route that never reaches a walkable strip stays as is
         for run in (lead, trail):
             if run.any() and length[run].sum() <= access_max_m:
-                c[run] = CODE["access"]
+                own = run if foreign is None else run & ~foreign
+                c[own] = CODE["access"]
     motor = c == CODE["motor_lane"]
     if motor.any():
         edges = np.diff(np.r_[0, motor.astype(np.int8), 0])
@@ -172,7 +179,9 @@ def check_route(
     tol = max(rules.filing.corridor_tolerance_m, EPS)
     parts, gaps = _stitch(_parts(geom), tol)
     access_max = rules.filing.attach_max_m
-    ctx = _Context(overlay, voltage_kv, rules, date, access_max, placement, _road_names(onemap))
+    ctx = _Context(
+        onemap, overlay, voltage_kv, rules, date, access_max, placement, _road_names(onemap)
+    )
     _inside_map(onemap, parts, ctx)
     if gaps:
         verdicts = [_verdict(ctx, [p]) for p in parts]
@@ -197,6 +206,7 @@ def check_route(
 
 @dataclass(frozen=True)
 class _Context:
+    onemap: Any
     overlay: Overlay
     voltage_kv: float
     rules: Rules
@@ -247,10 +257,33 @@ def _inside_map(onemap: Any, parts: list[shapely.LineString], ctx: _Context) -> 
         raise OnemapInputError(f"the route lies outside the map's extent{hint}", field="route")
 
 
+def _foreign(onemap: Any, pieces: Pieces) -> np.ndarray | None:
+    """Per piece: whether it lies in a parcel other than the one holding the route's start
+    (for the leading run) or end (for the trailing run); None on a map without parcels."""
+    landuse = onemap.metric("landuse")
+    if not len(landuse) or not len(pieces):
+        return None
+    tree = onemap.cached(
+        "parcel_tree", lambda: shapely.STRtree(landuse.geometry.values), layers=("landuse",)
+    )
+    mid = shapely.points((pieces.a + pieces.b) / 2.0)
+    pi, pj = tree.query(mid, predicate="within")
+    parcel = np.full(len(pieces), -1, dtype=np.int64)
+    parcel[pi] = pj
+    ends = shapely.points(np.vstack([pieces.a[:1], pieces.b[-1:]]))
+    ei, ej = tree.query(ends, predicate="intersects")
+    start = set(ej[ei == 0].tolist())
+    end = set(ej[ei == 1].tolist())
+    in_parcel = parcel >= 0
+    half = np.arange(len(pieces)) < len(pieces) / 2  # leading pieces judge against the start
+    own = np.where(half, np.isin(parcel, list(start)), np.isin(parcel, list(end)))
+    return in_parcel & ~own
+
+
 def _verdict(ctx: _Context, parts: list[shapely.LineString]) -> FilingVerdict:
     pieces = Pieces.concat([line_pieces(ctx.overlay, p) for p in parts])
     return evaluate(
-        label_runs(pieces, ctx.access_max),
+        label_runs(pieces, ctx.access_max, _foreign(ctx.onemap, pieces)),
         ctx.voltage_kv,
         ctx.rules,
         ctx.date,

@@ -156,3 +156,22 @@ def test_a_route_across_the_street_crosses_where_a_designer_would():
     assert r.shortest_route is not None
     assert r.shortest_route.length_m <= 1.3 * straight
     assert "OCCUPIES_MOTOR_LANE" in r.shortest_route.filing.codes
+
+
+def test_the_service_connection_covers_only_the_customers_own_parcel():
+    """Issue 14, item 4: a route from inside the customer's parcel to the sidewalk is a service
+    connection at its end; the same short run through a neighbour's farm or a park is judged
+    (before, any end run up to attach_max_m = 60 m was free)."""
+    street = road("S", [(0, 0), (400, 0)], motor=10, bike=0, sidewalk=3)
+    home = parcel("HOME", 100, 30, 140, 60)  # the customer's parcel, behind the farm's row
+    farm = parcel("FARM", 140, 9, 180, 60, code="0101")  # a neighbour's farm up to the road
+    park = parcel("PARK", 60, 9, 100, 60, code="1401")
+    m = make_map([street], parcels=[home, farm, park])
+    # 10 m in the home, 10 + 33 m across the farm, then the sidewalk: ~54 m < 60 m
+    via_farm = check_route(m, line((130, 40), (150, 40), (150, 6.5), (200, 6.5)), 0.4)
+    assert "OFF_CORRIDOR" in via_farm.codes
+    via_park = check_route(m, line((110, 40), (90, 40), (90, 6.5), (40, 6.5)), 0.4)
+    assert "OCCUPIES_GREEN_BELT" in via_park.codes
+    # from the farmer's own parcel the same run is the farm's service connection
+    own = check_route(m, line((160, 40), (160, 6.5), (200, 6.5)), 0.4)
+    assert own.eligible and own.segments[0].corridor == "access"
