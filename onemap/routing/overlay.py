@@ -11,7 +11,7 @@ route found on the graph and the same route checked as a drawn line get identica
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -61,6 +61,7 @@ class Overlay:
     tolerance_m: float
     level: np.ndarray | None = None  # level of each polygon (grade separation); None: all 0
     provenance: np.ndarray | None = None  # where each strip's position and width came from
+    _trees: dict = field(default_factory=dict, repr=False)  # rebuilt on demand, not stored
 
     @classmethod
     def build(cls, model: CorridorModel, *, ducts_unoccupied: bool, tolerance_m: float) -> Overlay:
@@ -121,16 +122,11 @@ class Overlay:
 
         Parameters strictly inside (0, 1) only, sorted by segment then t, without duplicates.
         """
-        segs = shapely.linestrings(np.stack([a, b], axis=1))
-        seg_i, poly_j = self.tree.query(segs, predicate="intersects")
-        if not len(seg_i):
+        seg, t = self._crossings(a, b)
+        if not len(seg):
             return np.empty(0, dtype=int), np.empty(0)
-        crossing = shapely.intersection(segs[seg_i], self.boundaries[poly_j])
-        coords, which = shapely.get_coordinates(crossing, return_index=True)
-        seg = seg_i[which]
         d = b[seg] - a[seg]
         length2 = np.einsum("ij,ij->i", d, d)
-        t = np.einsum("ij,ij->i", coords - a[seg], d) / np.maximum(length2, EPS * EPS)
         length = np.sqrt(length2)
         inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
         seg, t = seg[inside], t[inside]
@@ -142,6 +138,43 @@ class Overlay:
         seg, t, pos = seg[order], t[order], pos[order]
         first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])]
         return seg[first], t[first]
+
+    def _boundary_segments(self) -> tuple[np.ndarray, np.ndarray, STRtree]:
+        """Every polygon boundary as two-point segments with an STRtree over them (built once):
+        a segment meets a few boundary segments, never a whole park's ring (issue 18)."""
+        if "edges" not in self._trees:
+            parts = shapely.get_parts(self.boundaries)
+            coords, idx = shapely.get_coordinates(parts, return_index=True)
+            same = idx[1:] == idx[:-1]
+            p, q = coords[:-1][same], coords[1:][same]
+            keep = np.any(p != q, axis=1)
+            p, q = p[keep], q[keep]
+            self._trees["edges"] = (p, q, STRtree(shapely.linestrings(np.stack([p, q], axis=1))))
+        return self._trees["edges"]
+
+    def _crossings(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(segment index, parameter t) of every point where segments a→b meet a boundary
+        segment: one t for a proper crossing, both ends of the shared part where they overlap."""
+        p, q, tree = self._boundary_segments()
+        if not len(p):
+            return np.empty(0, dtype=int), np.empty(0)
+        si, ej = tree.query(shapely.linestrings(np.stack([a, b], axis=1)), predicate="intersects")
+        if not len(si):
+            return np.empty(0, dtype=int), np.empty(0)
+        d = b[si] - a[si]
+        e = q[ej] - p[ej]
+        w = p[ej] - a[si]
+        denom = d[:, 0] * e[:, 1] - d[:, 1] * e[:, 0]
+        scale = np.hypot(*d.T) * np.hypot(*e.T)
+        proper = np.abs(denom) > 1e-12 * np.maximum(scale, EPS)
+        t_cross = (w[:, 0] * e[:, 1] - w[:, 1] * e[:, 0]) / np.where(proper, denom, 1.0)
+        dd = np.maximum(np.einsum("ij,ij->i", d, d), EPS * EPS)
+        # collinear overlaps: cut where the boundary segment's ends lie on the segment
+        t_p = np.einsum("ij,ij->i", w, d) / dd
+        t_q = np.einsum("ij,ij->i", q[ej] - a[si], d) / dd
+        seg = np.concatenate([si[proper], si[~proper], si[~proper]])
+        t = np.concatenate([t_cross[proper], t_p[~proper], t_q[~proper]])
+        return seg, t
 
     def classify(self, points: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
         """Polygon index containing each point (highest rank first), or -1 when off corridor.
