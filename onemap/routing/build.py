@@ -286,24 +286,17 @@ def _attach(
 
 
 def _with_door_crossings(onemap, model: CorridorModel, rules: Rules) -> CorridorModel:
-    """The model with a perpendicular carriageway crossing at every asset and parcel door
-    (where a designer crosses to reach the other side; issue 14): the graph's own copy."""
-    points = []
+    """The model with a perpendicular carriageway crossing at every asset (where a designer
+    crosses to reach equipment on the other side; issue 14): the graph's own copy. Parcel doors
+    get none of their own — a route from a door walks its own side to the crossing at the
+    asset — which keeps the graph of a city small (one crossing per asset, not per parcel)."""
     assets = onemap.metric("assets")
-    if len(assets):
-        points.append(shapely.get_coordinates(np.asarray(assets.geometry.values, object)))
-    landuse = onemap.metric("landuse")
-    if len(landuse) and len(model.pieces):
-        parcels = np.asarray(landuse.geometry.values, object)
-        lines = np.asarray(model.pieces.geometry.values, object)
-        i, j = STRtree(lines).query_nearest(
-            parcels, max_distance=rules.filing.attach_max_m, all_matches=False
-        )
-        near = shapely.shortest_line(parcels[i], lines[j])
-        points.append(shapely.get_coordinates(shapely.get_point(near, 0)))
-    if not points:
+    if not len(assets) or not len(model.pieces):
         return model
-    extra = crossings_at(model.pieces, np.vstack(points), rules.filing.attach_max_m)
+    points = shapely.get_coordinates(np.asarray(assets.geometry.values, object))
+    # one crossing per metre of road is enough: assets at the same spot share it
+    points = np.unique(np.round(points), axis=0)
+    extra = crossings_at(model.pieces, points, rules.filing.attach_max_m)
     if not len(extra):
         return model
     level = model.crossing_level

@@ -67,15 +67,14 @@ def test_heavy_loading_above_the_threshold_only(diag):
 def test_lv_parcels_beyond_the_supply_radius(diag):
     radius = RULES.supply_radius(0.4, "B")
     sr = findings(diag, "supply_radius")
-    # FAR's door is ~600 m from T1 and ~550 m from T2 (straight): beyond the class-B radius.
-    # Since routes cross the carriageway at doors and assets (issue 14), T2 — across the road —
-    # is FAR's nearest transformer by road; before, the only crossings lay at the setbacks and
-    # the detour made T1 nearer.
+    # FAR's door is ~600 m from T1 and ~550 m from T2: beyond the class-B radius of T1's side
     lv = sr[sr["layer"] == "assets"]
-    assert list(lv.index) == ["T2"]
-    assert lv.loc["T2", "limit"] == radius
-    assert lv.loc["T2", "value"] > radius
-    assert lv.loc["T2", "parcels"] == 1  # FAR only: NEAR (~50 m from T1) and TOWN are within
+    assert "T1" in lv.index
+    assert lv.loc["T1", "limit"] == radius
+    assert lv.loc["T1", "value"] > radius
+    assert lv.loc["T1", "parcels"] == 1
+    # NEAR (door ~50 m from T1) and TOWN (at T2) are within radius: T2 not flagged
+    assert "T2" not in lv.index
 
 
 def test_hv_parcel_beyond_the_feeder_radius(diag):
