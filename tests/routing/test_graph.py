@@ -309,7 +309,7 @@ def test_route_length_equals_an_independent_networkx_search(town):
             H.add_edge(name, loc.u, length_m=loc.du + loc.access_m, cost=loc.du * w + loc.access_m)
             H.add_edge(name, loc.v, length_m=loc.dv + loc.access_m, cost=loc.dv * w + loc.access_m)
         path = nx.shortest_path(H, "o", "d", weight="cost")
-        ref = sum(H.edges[p, q]["length_m"] for p, q in zip(path[:-1], path[1:], strict=True))
+        ref = sum(H.edges[p, q]["length_m"] for p, q in itertools.pairwise(path))
         if o.edge == d.edge:
             ref = min(ref, o.access_m + d.access_m + abs(o.du - d.du))
         assert r.shortest_route.length_m == pytest.approx(ref, abs=1e-6), k
