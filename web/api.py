@@ -1,8 +1,9 @@
 """The JSON API under ``/api/v1`` (DESIGN §8).
 
 GET endpoints are public (the capacity data is meant to be published, item 11). ``POST
-/projects`` needs ``Authorization: Bearer <token>`` matching the server's configured token;
-without a configured token it refuses every push. The library services (check-route, preview,
+/projects`` needs ``Authorization: Bearer <token>``: the server's configured token
+(``ONEMAP_API_TOKEN``) or a store user's token of role applicant or admin. The filing desk
+(``/filings``, role-checked) is :mod:`web.filings`. The library services (check-route, preview,
 readiness, capacity) are called through :mod:`web.services`; every endpoint is always registered.
 """
 
@@ -35,7 +36,9 @@ from onemap.errors import OnemapInputError
 from onemap.geo.crs import parse_bbox
 from onemap.geo.schema import LAYER_NAMES, LAYERS
 from onemap.lang import check_lang
-from web import services
+from onemap.store import User
+from web import filings, services, verdicts
+from web import search as map_search
 from web.geojson import require_inside
 from web.models import (
     Category,
@@ -50,7 +53,7 @@ from web.models import (
     ProjectOut,
     ReadinessSummary,
 )
-from web.projects import project_row, store_project
+from web.projects import project_row
 from web.state import ONEMAP_VERSION, AppState, State, state_of
 
 # The endpoints under /api/v1 (make_router mounts them).
@@ -144,50 +147,116 @@ def _limit(state: AppState, limit: int | None) -> int:
     return limit
 
 
-def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """401 unless the request carries the configured bearer token."""
-    expected = state_of(request).settings.api_token
-    scheme, _, given = (authorization or "").partition(" ")
-    ok = (
-        expected is not None
-        and scheme.lower() == "bearer"
-        and hmac.compare_digest(given.strip().encode(), expected.encode())
+PUSH_ROLES = ("applicant", "admin")
+
+
+def require_token(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> User | None:
+    """The pusher of a project: None for the platform's shared ``ONEMAP_API_TOKEN``, else the
+    store user whose token it is (role applicant or admin). 401 without a known token, 403 for
+    a user of another role."""
+    state = state_of(request)
+    expected = state.settings.api_token
+    given = filings.bearer_token(authorization)
+    if given and expected is not None and hmac.compare_digest(given.encode(), expected.encode()):
+        return None
+    user = state.store.authenticate(given) if given and state.store is not None else None
+    if user is not None:
+        if user.role not in PUSH_ROLES:
+            raise HTTPException(status_code=403, detail=f"role '{user.role}' may not push projects")
+        return user
+    detail = (
+        "this server has no API token configured (ONEMAP_API_TOKEN) and the token is no "
+        "user's; pushes are refused"
+        if expected is None
+        else "missing or wrong bearer token (Authorization: Bearer <token>)"
     )
-    if not ok:
-        detail = (
-            "this server has no API token configured (ONEMAP_API_TOKEN); pushes are refused"
-            if expected is None
-            else "missing or wrong bearer token (Authorization: Bearer <token>)"
-        )
-        raise HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+    raise HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+Pusher = Annotated[User | None, Depends(require_token)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="client key: a repeated request with the same key answers the stored result",
+    ),
+]
 
 
 @router.post(
     "/projects",
     response_model=ProjectOut,
     status_code=201,
-    dependencies=[Depends(require_token)],
     responses={
         401: {"model": ErrorOut},
+        403: {"model": ErrorOut},
         409: {"model": ErrorOut},
         413: {"model": ErrorOut},
         **ERRORS,
     },
 )
-def push_project(state: State, body: ProjectIn) -> ProjectOut:
+def push_project(
+    state: State, body: ProjectIn, pusher: Pusher, idempotency_key: IdempotencyKey = None
+) -> ProjectOut:
     """Store a project pushed by the project approval platform (item 1) and answer with its
     supply proposal (the readiness preview for its site, kW and category).
 
-    The map file is rewritten atomically: on any failure nothing is stored.
+    The project is one row in the store (one transaction; the map file is never rewritten);
+    every server process merges it into its map on its next request, so readiness and
+    previews count its promised load. The same ``Idempotency-Key`` again answers the stored
+    result; on any failure nothing is stored.
     """
+    if state.store is None:
+        raise OnemapInputError("this server has no store (its map is not in a file)")
     # The proposal is computed and the answer validated before the write (issue 12): a request
     # that fails stores nothing.
-    with state.write_lock:
-        row = project_row(body, state.onemap)
-        proposal = services.proposal_for(state.onemap, row)
-        out = ProjectOut.model_validate({"project_id": body.project_id, "proposal": proposal})
-        store_project(state, row)
+    row = project_row(body, state.onemap)
+    if body.project_id in state.map_file_project_ids:
+        raise HTTPException(
+            status_code=409, detail=f"project_id '{body.project_id}' is already stored"
+        )
+    proposal = services.proposal_for(state.onemap, row)
+    out = ProjectOut.model_validate({"project_id": body.project_id, "proposal": proposal})
+    first = row.iloc[0]
+    record, created = state.store.push_project(
+        {
+            "project_id": str(first["project_id"]),
+            "name": str(first["name"] or ""),
+            "requested_kw": float(first["requested_kw"]),
+            "category": str(first["category"]),
+            "status": str(first["status"]),
+            "submitted": str(first["submitted"]),
+            "geometry": row.geometry.iloc[0],
+        },
+        key=idempotency_key,
+        user=pusher,
+        proposal=out.model_dump(mode="json")["proposal"],
+    )
+    if not created:
+        out = ProjectOut.model_validate(
+            {"project_id": record.project_id, "proposal": record.proposal}
+        )
+    state.sync_store()
     return out
+
+
+@router.get(
+    "/projects",
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, **ERRORS},
+)
+def list_projects(
+    state: State,
+    pusher: Pusher,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    """The projects pushed to this server, oldest first, paged: {items, total, limit, offset}
+    (so the approval platform can read back what it pushed). Same tokens as the push."""
+    if state.store is None:
+        return {"items": [], "total": 0, "limit": limit, "offset": offset}
+    return state.store.projects(limit=limit, offset=offset).to_dict()
 
 
 @router.get(
@@ -209,6 +278,15 @@ def capacity(
     limit: Annotated[int | None, Query(gt=0)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     zoom: Annotated[float | None, Query(ge=0, le=24)] = None,
+    lang: Annotated[
+        Literal["zh", "en"] | None,
+        Query(
+            description="with format=csv: the download for people (UTF-8 with BOM for Excel, "
+            "kVA to 1 decimal, shares to 3, headers in this language, data date and colour "
+            "thresholds); without it the machine CSV of the layer's columns. The GeoJSON "
+            "always carries data_date (the map's build date) and thresholds"
+        ),
+    ] = None,
 ) -> Response:
     """The public capacity map (item 11, 三公开): substations, feeders and transformers with
     nameplate, peak, promised load, headroom and a status green/amber/red/unknown.
@@ -218,6 +296,15 @@ def capacity(
     index = state.capacity_index()
     if format == "csv":
         rows = index.select(parse_bbox(bbox) if bbox else None)
+        if lang is not None:
+            text, name = services.capacity_csv_public(
+                state.onemap, index.gdf.iloc[np.sort(rows)], lang
+            )
+            return Response(
+                content=text.encode("utf-8"),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            )
         text = services.capacity_csv(index.gdf.iloc[np.sort(rows)])
         return Response(
             content=text,
@@ -232,10 +319,14 @@ def capacity(
         simplify_below_zoom=state.settings.detail_zoom,
     )
     return Response(
-        content=body,
+        content=services.with_capacity_meta(state.onemap, body),
         media_type=GEOJSON,
         headers={"Content-Disposition": 'inline; filename="capacity.geojson"'},
     )
+
+
+# HEAD on the downloads answers as GET without the body (link checkers, download managers).
+router.add_api_route("/capacity", capacity, methods=["HEAD"], include_in_schema=False)
 
 
 def make_router() -> APIRouter:
@@ -248,6 +339,7 @@ def make_router() -> APIRouter:
     """
     api = APIRouter(prefix="/api/v1", tags=["api"])
     api.include_router(router)
+    api.include_router(filings.router)
     return api
 
 
@@ -263,7 +355,7 @@ def check_route(state: State, body: CheckRouteIn, lang: LangParam = "zh") -> dic
     Answers the verdict with reasons, permits, segments by corridor (each with its geometry),
     the approval working days and, with ``date``, the deadline.
     """
-    return services.check_route_dict(
+    return verdicts.check_route_dict(
         state.onemap,
         body.route,
         body.voltage_kv,
@@ -287,7 +379,7 @@ def check_route_file(
 ) -> dict:
     """Filing verdict of an uploaded route file (413 over the upload limit)."""
     data = file.file.read()
-    return services.check_route_file(
+    return verdicts.check_route_file(
         state.onemap,
         data,
         file.filename or "route",
@@ -351,3 +443,45 @@ def readiness_zones(
         simplify_below_zoom=state.settings.detail_zoom,
     )
     return Response(content=body, media_type=GEOJSON)
+
+
+@router.get("/search", responses=ERRORS)
+def search(
+    state: State,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="parcel id or name, road name, asset / substation / project id, or "
+            '"lon,lat" (either order)',
+        ),
+    ],
+    limit: Annotated[int, Query(gt=0, le=map_search.SEARCH_MAX)] = 10,
+) -> dict:
+    """Search the map (built from the map itself: works offline). Each result has ``kind``
+    (parcel, road, asset, substation, project, point), ``id``, ``name``, ``lon``, ``lat`` and
+    ``bbox`` (W,S,E,N) to fly to."""
+    return map_search.search(state.onemap, q, limit)
+
+
+@router.get(
+    "/corridors",
+    response_class=Response,
+    responses={200: {"model": FeatureCollection, "content": {GEOJSON: {}}}, **ERRORS},
+)
+def corridors(
+    state: State,
+    bbox: Annotated[
+        str,
+        Query(
+            description="W,S,E,N in degrees (required; at most "
+            f"{map_search.CORRIDOR_MAX_SPAN_DEG}° a side)"
+        ),
+    ],
+) -> Response:
+    """Corridor strips (sidewalk, bike lane, carriageway, green belt, duct, crossing) in
+    ``bbox`` as a GeoJSON FeatureCollection: ``kind``, ``road_id``, ``road_name``, ``side``,
+    ``width_m``, ``provenance`` — where a route may be drawn (DESIGN §2)."""
+    body = map_search.corridors_geojson(state.onemap, parse_bbox(bbox))
+    return Response(content=json.dumps(body, ensure_ascii=False), media_type=GEOJSON)

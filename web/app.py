@@ -24,6 +24,7 @@ from onemap.connection.site_preview import warm_preview
 from onemap.errors import OnemapInputError
 from onemap.geo.mapfile import OneMap, read_map
 from onemap.lang import pick
+from onemap.store import ENV_STORE, StoreError, open_store
 from web import api, pages, services
 from web.i18n import lang_of
 from web.maps import STATIC_DIR, VENDOR_URL, missing_vendor_files
@@ -50,11 +51,17 @@ def create_app(map_path: str | Path | OneMap, settings: WebSettings | None = Non
         title="onemap 一张图 API",
         version=ONEMAP_VERSION,
         description="Connection readiness, filing check and capacity map of the one map "
-        "(DESIGN §8). Pages: / /readiness /preview /check /capacity; `?lang=en` for English.",
+        "(DESIGN §8). Pages: / /readiness /preview /check /capacity /filings; `?lang=en` for "
+        "English.",
         docs_url=None,
         redoc_url=None,
     )
     app.state.onemap = AppState(onemap=m, settings=settings, indexes=build_indexes(m))
+    # The store of what users write: $ONEMAP_STORE, else the SQLite file beside the map; one
+    # per worker process. A map held only in memory has none unless $ONEMAP_STORE names one.
+    if m.path is not None or os.environ.get(ENV_STORE):
+        app.state.onemap.store = open_store(m.path)
+        app.state.onemap.sync_store()
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     _error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -108,6 +115,13 @@ def _error_handlers(app: FastAPI) -> None:
         body["message"] = str(exc)
         body.pop("error", None)
         return JSONResponse(status_code=422, content=body)
+
+    @app.exception_handler(StoreError)
+    async def _store_refused(request: Request, exc: StoreError) -> JSONResponse:
+        # NotFound 404, PermissionDenied 403, IllegalTransition / DuplicateProject 409,
+        # IdempotencyConflict 422, StoreUnavailable 503 (onemap.store.errors).
+        body = {k: v for k, v in exc.to_dict().items() if k != "error"}
+        return JSONResponse(status_code=exc.status, content={"message": exc.message, **body})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,28 +8,22 @@ library function that fails to import is an error at start-up, not a vanished en
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import mapping
 
 from onemap.connection.bulk import readiness
 from onemap.connection.results import ReadinessResult
 from onemap.connection.site_preview import preview
 from onemap.connection.zones import districts, hexagons, zones
-from onemap.errors import OnemapInputError
-from onemap.geo.crs import STORAGE_CRS, transformer
+from onemap.geo.layers import landuse_info
 from onemap.geo.mapfile import OneMap
 from onemap.grid.headroom import capacity_csv as _capacity_csv
 from onemap.grid.headroom import capacity_layer as _capacity_layer
-from onemap.routing.check import check_route
-from onemap.routing.filing import FilingVerdict
-from onemap.routing.routefile import MAX_ROUTE_VERTICES, as_metric_line, read_route
+from onemap.grid.headroom import data_date, public_capacity_csv, thresholds_text
 from onemap.rules import resolve_rules
 
 # The services of ``/api/v1/health`` (``features``): all of them, always.
@@ -136,6 +130,80 @@ def capacity_csv(layer: gpd.GeoDataFrame) -> str:
     return _capacity_csv(layer)
 
 
+def capacity_csv_public(onemap: OneMap, layer: gpd.GeoDataFrame, lang: str) -> tuple[str, str]:
+    """The capacity download for people (:func:`onemap.grid.headroom.public_capacity_csv`)
+    and its file name (with the data date).
+
+    Parameters
+    ----------
+    onemap
+        The served map (data date, rule table's thresholds).
+    layer
+        Rows of :func:`capacity_layer`.
+    lang
+        Language of the headers and values.
+
+    Returns
+    -------
+    tuple
+        The CSV text (with BOM) and the file name.
+    """
+    rules = resolve_rules(onemap)
+    date = data_date(onemap)
+    text = public_capacity_csv(layer, lang, date=date, thresholds=thresholds_text(rules, lang))
+    return text, f"capacity-{date or 'undated'}-{lang}.csv"
+
+
+def capacity_meta(onemap: OneMap, lang: str = "zh") -> dict[str, Any]:
+    """Data date and colour thresholds of the capacity map (legend and downloads).
+
+    Parameters
+    ----------
+    onemap
+        The served map.
+    lang
+        Language of the thresholds text.
+
+    Returns
+    -------
+    dict
+        ``data_date``, ``thresholds`` (text), ``green_min_share``, ``amber_min_share``.
+    """
+    rules = resolve_rules(onemap)
+    cm = rules.capacity_map
+    return {
+        "data_date": data_date(onemap),
+        "thresholds": thresholds_text(rules, lang),
+        "green_min_share": cm.green_min_share,
+        "amber_min_share": cm.amber_min_share,
+    }
+
+
+def with_capacity_meta(onemap: OneMap, body: str | bytes) -> bytes:
+    """A capacity FeatureCollection's JSON text with ``data_date`` and ``thresholds`` members
+    (zh and en) added after its opening brace."""
+    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    head = raw.lstrip()
+    if not head.startswith(b"{"):
+        return raw
+    import json as _json
+
+    meta = capacity_meta(onemap, "zh")
+    extra = {
+        "data_date": meta["data_date"],
+        "thresholds": {
+            "green_min_share": meta["green_min_share"],
+            "amber_min_share": meta["amber_min_share"],
+            "zh": meta["thresholds"],
+            "en": capacity_meta(onemap, "en")["thresholds"],
+        },
+    }
+    members = _json.dumps(extra, ensure_ascii=False).encode("utf-8")[1:-1]
+    rest = head[1:].lstrip()
+    sep = b"," if not rest.startswith(b"}") else b""
+    return b"{" + members + sep + rest
+
+
 def capacity_colors(onemap: OneMap) -> dict[str, str]:
     """Status → colour of the public capacity map, from the map's rule table (item 11).
 
@@ -168,190 +236,6 @@ def filing_voltages(onemap: OneMap) -> list[float]:
     return list(resolve_rules(onemap).filing.voltages_kv)
 
 
-# --- filing check (onemap.routing) -------------------------------------------------------------
-
-
-def _lonlat(geoms: list, crs_metric: str) -> list[dict[str, Any]]:
-    """GeoJSON (lon/lat) of metric geometries, projected in one call."""
-    series = gpd.GeoSeries(geoms, crs=crs_metric).to_crs("EPSG:4326")
-    return [mapping(g) for g in series]
-
-
-def _interpolate(
-    coords: np.ndarray, seg: np.ndarray, cum: np.ndarray, dist: np.ndarray
-) -> np.ndarray:
-    """Points at distances ``dist`` along the line ``coords`` (``seg``: length of each segment,
-    ``cum``: distance of each vertex),
-    computed as GEOS ``interpolate`` does: the first segment whose end passes the distance,
-    ``p0 + f·(p1 - p0)``; distances are clamped to the line."""
-    dist = np.clip(dist, 0.0, cum[-1])
-    j = np.clip(np.searchsorted(cum, dist, side="right") - 1, 0, len(coords) - 2)
-    seg = seg[j]
-    f = np.where(seg > 0, (dist - cum[j]) / np.where(seg > 0, seg, 1.0), 0.0)
-    p0, p1 = coords[j], coords[j + 1]
-    f = f[:, None]
-    at = np.where(f <= 0, p0, np.where(f >= 1, p1, p0 + f * (p1 - p0)))
-    return np.where((dist >= cum[-1])[:, None], coords[-1], at)
-
-
-def substrings(line: shapely.LineString, spans: list[tuple[float, float]]) -> list[np.ndarray]:
-    """The coordinates of ``shapely.ops.substring(line, s, e)`` for every ``(s, e)`` in ``spans``
-    (0 ≤ s ≤ e; one row for a point), in time linear in the vertices plus the output.
-
-    ``substring`` walks the whole line per call, so one call per verdict segment made the filing
-    check quadratic in the route's vertex count (issue 12, item 15).
-    """
-    if not spans:
-        return []
-    coords = shapely.get_coordinates(line)
-    n = len(coords)
-    d = np.diff(coords, axis=0)
-    seg = np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2)
-    cum = np.r_[0.0, np.cumsum(seg)]
-    start, end = (np.asarray(v, dtype=float) for v in zip(*spans, strict=True))
-    k = len(start)
-    point = (start == end) | ((start >= cum[-1]) & (end >= cum[-1]))
-    lo = np.searchsorted(cum, np.maximum(start, 0.0), side="right")
-    hi = np.minimum(np.searchsorted(cum, end, side="left"), n - 1)
-    inner = np.where(point, 0, np.maximum(hi - lo, 0))
-    # one index array into [coords, start points, end points]: start, inner vertices, end
-    pool = np.vstack(
-        [coords, _interpolate(coords, seg, cum, start), _interpolate(coords, seg, cum, end)]
-    )
-    count = inner + np.where(point, 1, 2)
-    first = np.r_[0, np.cumsum(count)[:-1]]
-    idx = np.repeat(lo - first - 1, count) + np.arange(count.sum())
-    idx[first] = n + np.arange(k)
-    last = first + count - 1
-    idx[last[~point]] = n + k + np.arange(k)[~point]
-    return np.split(pool[idx], np.cumsum(count)[:-1])
-
-
-def verdict_dict(
-    onemap: OneMap, metric_line: shapely.Geometry, verdict: FilingVerdict, lang: str
-) -> dict[str, Any]:
-    """A FilingVerdict's JSON plus the route and each segment as lon/lat GeoJSON.
-
-    Segment geometry is the part of the route between the segment's ``start_m`` and ``end_m``
-    as measured by the verdict: the page colours the route by corridor with it.
-
-    Parameters
-    ----------
-    onemap
-        The served map (its metric CRS).
-    metric_line
-        The checked route in the metric CRS.
-    verdict
-        The library's verdict of that route.
-    lang
-        Language of messages.
-
-    Returns
-    -------
-    dict
-        ``verdict.to_dict(lang)`` with ``geometry`` and a ``geometry`` per segment.
-    """
-    out = verdict.to_dict(lang)
-    out["geometry"] = _lonlat([metric_line], onemap.crs_metric)[0]
-    line = shapely.line_merge(metric_line) if metric_line.geom_type != "LineString" else metric_line
-    if line.geom_type == "LineString" and verdict.segments:
-        parts = substrings(line, [(s.start_m, s.end_m) for s in verdict.segments])
-        flat = np.vstack(parts)
-        lon, lat = transformer(onemap.crs_metric, STORAGE_CRS).transform(flat[:, 0], flat[:, 1])
-        lonlat = np.column_stack([lon, lat]).tolist()
-        at = 0
-        for seg, xy in zip(out["segments"], parts, strict=True):
-            pts = lonlat[at : at + len(xy)]
-            at += len(xy)
-            seg["geometry"] = (
-                {"type": "Point", "coordinates": pts[0]}
-                if len(xy) == 1
-                else {"type": "LineString", "coordinates": pts}
-            )
-    return out
-
-
-def check_route_dict(
-    onemap: OneMap,
-    route: dict[str, Any],
-    voltage_kv: float,
-    date: dt.date | None,
-    lang: str,
-    max_vertices: int | None = MAX_ROUTE_VERTICES,
-) -> dict[str, Any]:
-    """The filing verdict of a GeoJSON route (lon/lat), as JSON.
-
-    Parameters
-    ----------
-    onemap
-        The served map.
-    route
-        GeoJSON LineString geometry or Feature.
-    voltage_kv
-        Cable voltage in kV.
-    date
-        Submission date for the deadline, or None.
-    lang
-        Language of messages.
-    max_vertices
-        Refuse a route with more vertices (the server's ``max_route_vertices``).
-
-    Returns
-    -------
-    dict
-        See :func:`verdict_dict`.
-    """
-    line = as_metric_line(route, onemap.crs_metric, source="route", max_vertices=max_vertices)
-    return verdict_dict(onemap, line, check_route(onemap, line, voltage_kv, date), lang)
-
-
-def check_route_file(
-    onemap: OneMap,
-    data: bytes,
-    filename: str,
-    voltage_kv: float,
-    date: dt.date | None,
-    lang: str,
-    max_vertices: int | None = MAX_ROUTE_VERTICES,
-) -> dict[str, Any]:
-    """The filing verdict of an uploaded route file (.geojson/.json, .kml, .dxf).
-
-    Parameters
-    ----------
-    onemap
-        The served map.
-    data
-        The file's bytes.
-    filename
-        The user's file name (its suffix picks the reader; errors name it).
-    voltage_kv
-        Cable voltage in kV.
-    date
-        Submission date for the deadline, or None.
-    lang
-        Language of messages.
-    max_vertices
-        Refuse a route with more vertices (the server's ``max_route_vertices``).
-
-    Returns
-    -------
-    dict
-        See :func:`verdict_dict`.
-    """
-    suffix = Path(filename).suffix.lower()
-    with tempfile.TemporaryDirectory(prefix="onemap-upload-") as tmp:
-        path = Path(tmp) / f"route{suffix}"
-        path.write_bytes(data)
-        try:
-            line = read_route(path, onemap.crs_metric, max_vertices=max_vertices)
-        except OnemapInputError as exc:
-            # Name the user's file, not our temporary copy.
-            raise OnemapInputError(
-                exc.message, file=filename, layer=exc.layer, row=exc.row, field=exc.field
-            ) from exc
-    return verdict_dict(onemap, line, check_route(onemap, line, voltage_kv, date), lang)
-
-
 # --- readiness (onemap.connection) -------------------------------------------------------------
 
 
@@ -377,6 +261,9 @@ def preview_with_point(
         The preview JSON; each connection point found in the map gains ``lon`` and ``lat``.
     """
     out = preview_dict(onemap, lon, lat, kw, category, date, lang)
+    out["parcel"] = parcel_info(onemap, out.get("parcel_id"), lang)
+    rules = resolve_rules(onemap)
+    out["rules"] = f"{rules.meta.id}@{rules.meta.version}"
     for key in ("connection_point", "second_connection_point"):
         cp = out.get(key)
         if cp:
@@ -384,6 +271,45 @@ def preview_with_point(
             if where is not None:
                 cp["lon"], cp["lat"] = where
     return out
+
+
+def parcel_info(onemap: OneMap, parcel_id: Any, lang: str) -> dict[str, Any] | None:
+    """Id, name and land use (code and name in ``lang``) of a parcel, or None.
+
+    Parameters
+    ----------
+    onemap
+        The served map.
+    parcel_id
+        The preview's ``parcel_id`` (None: the site is not inside a parcel).
+    lang
+        Language of the land-use name.
+
+    Returns
+    -------
+    dict or None
+        ``parcel_id``, ``name``, ``landuse_code``, ``landuse_name``.
+    """
+    if parcel_id is None:
+        return None
+    table = onemap.cached(
+        "web:parcel_rows",
+        lambda: {str(pid): i for i, pid in enumerate(onemap["landuse"]["parcel_id"].tolist())},
+        layers=("landuse",),
+    )
+    row = table.get(str(parcel_id))
+    if row is None:
+        return None
+    lu = onemap["landuse"]
+    name = lu["name"].iloc[row] if "name" in lu.columns else None
+    code = str(lu["landuse_code"].iloc[row])
+    info = landuse_info(code)
+    return {
+        "parcel_id": str(parcel_id),
+        "name": None if name is None or pd.isna(name) else str(name),
+        "landuse_code": code,
+        "landuse_name": info[lang] if info else None,
+    }
 
 
 _POSITION_LAYERS = (("assets", "asset_id"), ("substations", "substation_id"))

@@ -6,6 +6,7 @@ endpoints and pages get it with the :data:`State` dependency (:func:`get_state`)
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,10 +14,14 @@ from importlib.metadata import version as _dist_version
 from typing import Annotated, Any, TypeVar
 
 import anyio
+import geopandas as gpd
 import pandas as pd
 from fastapi import Depends, Request
+from shapely.geometry import shape
 
 from onemap.connection.results import ReadinessResult
+from onemap.geo.crs import STORAGE_CRS
+from onemap.geo.layers import validate_layer
 from onemap.geo.mapfile import OneMap
 from onemap.geo.schema import LAYER_NAMES, LAYERS
 from web import services
@@ -31,6 +36,7 @@ ONEMAP_VERSION = _dist_version("onemap")
 PREVIEW_THREADS = 2
 
 T = TypeVar("T")
+LOG = logging.getLogger("onemap.web")
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,89 @@ class AppState:
     )
     _derived: dict[str, tuple[OneMap, Any]] = field(default_factory=dict, repr=False)
     _derive_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # The store of what users write (onemap.store.Store; None for a map not in a file): pushed
+    # projects are merged into the served map's ``projects`` layer, filings live there.
+    store: Any = None
+    _map_file: OneMap | None = field(default=None, repr=False)  # the map as read from its file
+    _store_revision: int = field(default=0, repr=False)  # highest store project id merged
+    _map_hash: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._map_file = self.onemap
+
+    @property
+    def map_file_project_ids(self) -> set[str]:
+        """Project ids stored in the map file itself (a push may not reuse them)."""
+        m = self._map_file or self.onemap
+        return set(m["projects"]["project_id"].astype(str)) if len(m["projects"]) else set()
+
+    def map_hash(self) -> str:
+        """Content hash of the map file's layers (what a filing's verdict was made on)."""
+        if self._map_hash is None:
+            self._map_hash = (self._map_file or self.onemap).content_hash()
+        return self._map_hash
+
+    def sync_store(self) -> None:
+        """Merge projects pushed to the store (by any worker) into the served map.
+
+        One cheap query (the store's highest project id) per call; when it moved, the new rows
+        are appended to ``projects`` and the map and its index are replaced under
+        ``write_lock`` (readiness and previews recompute for the new map). A store that cannot
+        be read leaves the served map as it is (logged).
+        """
+        if self.store is None:
+            return
+        try:
+            revision = self.store.revision()
+            if revision == self._store_revision:
+                return
+            with self.write_lock:
+                if revision < self._store_revision:  # the store was replaced: start over
+                    self.onemap, self._store_revision = self._map_file or self.onemap, 0
+                records = self.store.all_projects(after=self._store_revision)
+                if records:
+                    self._merge_projects(records)
+                    self._store_revision = max(r.id for r in records)
+        except Exception:  # a read of the map must not fail because the store is away
+            LOG.warning("could not merge pushed projects from the store", exc_info=True)
+
+    def _merge_projects(self, records: list) -> None:
+        import dataclasses
+
+        current = self.onemap
+        known = set(current["projects"]["project_id"].astype(str))
+        rows = [r for r in records if r.project_id not in known]
+        if not rows:
+            return
+        new = gpd.GeoDataFrame(
+            {
+                "project_id": [r.project_id for r in rows],
+                "requested_kw": [r.requested_kw for r in rows],
+                "category": [r.category for r in rows],
+                "name": [r.name for r in rows],
+                "status": [r.status for r in rows],
+                "submitted": [r.submitted for r in rows],
+            },
+            geometry=[shape(r.geometry) for r in rows],
+            crs=STORAGE_CRS,
+        )
+        clean, _ = validate_layer("projects", new, source="store")
+        existing = current["projects"]
+        parts = [existing, clean] if len(existing) else [clean]
+        projects = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=STORAGE_CRS)
+        # Share the other layers and their cached projections; only `projects` is new.
+        merged = dataclasses.replace(
+            current,
+            layers=dict(current.layers),
+            _metric=dict(current._metric),
+            _tokens=dict(current._tokens),
+        )
+        merged.replace_layer("projects", projects)
+        index = LayerIndex.build(
+            "projects", merged["projects"], merged.metric("projects"), LAYERS["projects"].id_column
+        )
+        self.onemap = merged
+        self.indexes = {**self.indexes, "projects": index}
 
     def derived(self, key: str, build: Callable[[OneMap], T]) -> T:
         """``build(onemap)`` computed once per served map (recomputed after a project push).
@@ -164,7 +253,8 @@ async def get_state(request: Request) -> AppState:
     """The app state as a dependency.
 
     Async, so FastAPI resolves it on the event loop instead of sending every request through a
-    worker thread first.
+    worker thread first. Projects pushed to the store since the last request (by this or another
+    worker) are merged into the served map first (:meth:`AppState.sync_store`).
 
     Parameters
     ----------
@@ -176,7 +266,9 @@ async def get_state(request: Request) -> AppState:
     AppState
         The app's state.
     """
-    return request.app.state.onemap
+    state: AppState = request.app.state.onemap
+    state.sync_store()
+    return state
 
 
 State = Annotated[AppState, Depends(get_state)]

@@ -69,11 +69,15 @@ def import_pandapower_cmd(
     net: str | None = typer.Argument(None, metavar="NET.json", help="pandapower JSON network."),
     out: Path = typer.Option(..., "--out", help="Layers GeoPackage to write."),
     builtin: str | None = typer.Option(
-        None, "--builtin", help="A network shipped with pandapower: mv_oberrhein."
+        None,
+        "--builtin",
+        help="A network shipped with pandapower: mv_oberrhein, lv_schutterwald, "
+        "kerber_landnetz_freileitung_1 (refused: no geodata).",
     ),
     json_out: bool = JsonOption,
 ) -> None:
-    """Import substations, feeders and transformers from a pandapower net (导入电网模型)."""
+    """Import substations, feeders, transformers, lines and house loads from a pandapower net
+    (导入电网模型)."""
     from onemap.geo.importers.pandapower import BUILTINS, import_pandapower
 
     if (net is None) == (builtin is None):

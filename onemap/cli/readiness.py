@@ -29,6 +29,10 @@ _GROUP_NAMES = {
 }
 
 
+_WHO = {  # payer of one cost item (item 9)
+    "zh": {"government": "政府", "grid_company": "供电企业", "customer": "用户"},
+    "en": {"government": "government", "grid_company": "grid company", "customer": "customer"},
+}
 _PAYER = {
     "zh": {"government": "政府", "grid_company": "供电企业（通道、管沟由政府负责）"},
     "en": {"government": "government", "grid_company": "grid company (government: corridors)"},
@@ -57,6 +61,9 @@ def preview_cmd(
     category: str = typer.Option(..., "--category", help="Customer category (DESIGN §8)."),
     date: str | None = typer.Option(None, "--date", help="Application date YYYY-MM-DD."),
     lang: str = typer.Option("zh", "--lang", help="zh or en."),
+    year: int | None = typer.Option(
+        None, "--year", help="Answer for this year (assets' in_service, projects' expected_year)."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Readiness class, connection point, route, timeline and paperwork for one site."""
@@ -69,7 +76,7 @@ def preview_cmd(
     when = _parse_date(date)
     onemap = read_map(map_path)
     check_request(resolve_rules(onemap), kw, category)  # the map's own rule table
-    result = preview(onemap, lon, lat, kw, category, date=when, lang=lang)
+    result = preview(onemap, lon, lat, kw, category, date=when, lang=lang, year=year)
     if json_out:
         emit_json(result.to_dict())
         return
@@ -113,6 +120,22 @@ def preview_cmd(
     table.add_row("documents" if en else "申请资料", ("; " if en else "、").join(d["documents"]))
     table.add_row("payer" if en else "投资主体", _PAYER["en" if en else "zh"][d["payer"]])
     table.add_row("tariff" if en else "电价类别", d["tariff_hint"])
+    for w in d.get("why") or []:  # issue 16 item 1
+        label = (
+            ("why" if en else "原因") if w["kind"] == "cause" else ("what helps" if en else "改善")
+        )
+        table.add_row(label, w["message"])
+    est = d.get("cost_estimate")
+    if est:  # issue 16 item 2
+        who = _WHO["en" if en else "zh"]
+        for item in est["items"]:
+            table.add_row(
+                "cost" if en else "造价",
+                f"{item['what']}: {item['quantity']:g} {item['unit']} × {item['unit_yuan']:,.0f} = "
+                f"{item['yuan']:,.0f} ¥ ({who.get(item['payer'], item['payer'])})",
+            )
+        payers = ", ".join(f"{who.get(k, k)} {v:,.0f}" for k, v in est["by_payer"].items() if v)
+        table.add_row("cost total" if en else "造价合计", f"{est['total_yuan']:,.0f} ¥ ({payers})")
     console.print(table)
 
 
@@ -123,6 +146,9 @@ def readiness_cmd(
     kw: float | None = typer.Option(None, "--kw", help="Requested kW for every parcel."),
     category: str | None = typer.Option(None, "--category", help="Category for every parcel."),
     out: Path | None = typer.Option(None, "--out", help="Write readiness layers (.gpkg)."),
+    year: int | None = typer.Option(
+        None, "--year", help="Answer for this year (assets' in_service, projects' expected_year)."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Readiness class A–D of every parcel (own forecast load, or --kw and --category)."""
@@ -142,7 +168,7 @@ def readiness_cmd(
         def progress(what: str, done: int, total: int) -> None:
             bar.update(task, description=_GROUP_NAMES.get(what, what), completed=done, total=total)
 
-        result = readiness(onemap, kw, category, progress=progress)
+        result = readiness(onemap, kw, category, progress=progress, year=year)
         if out is not None:
             from onemap.connection.zones import write_readiness
 

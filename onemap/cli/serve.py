@@ -17,11 +17,10 @@ MAX_AUTO_WORKERS = 4
 WORKER_START_TIMEOUT_S = 120
 
 
-def default_workers(pushes_enabled: bool, cpus: int | None = None) -> int:
-    """One worker per core (at most MAX_AUTO_WORKERS); one when pushes are enabled, since a
-    pushed project changes the map of the process that stored it only."""
-    if pushes_enabled:
-        return 1
+def default_workers(pushes_enabled: bool = False, cpus: int | None = None) -> int:
+    """One worker per core (at most MAX_AUTO_WORKERS). Pushes no longer matter: a pushed
+    project or filing is a row in the store, which every worker reads on its next request
+    (``pushes_enabled`` is kept for callers)."""
     return max(1, min(cpus if cpus is not None else (os.cpu_count() or 1), MAX_AUTO_WORKERS))
 
 
@@ -39,8 +38,8 @@ def serve(
     workers: int | None = typer.Option(
         None,
         "--workers",
-        help="Server processes, each with its own copy of the map (default: one per core, "
-        f"at most {MAX_AUTO_WORKERS}; one when POST /api/v1/projects is enabled).",
+        help="Server processes, each with its own copy of the map, all sharing the store "
+        f"(default: one per core, at most {MAX_AUTO_WORKERS}).",
         show_default=False,
     ),
 ) -> None:
@@ -55,12 +54,6 @@ def serve(
     n = default_workers(pushes) if workers is None else workers
     if n < 1:
         raise OnemapInputError(f"--workers must be at least 1, got {n}", field="workers")
-    if n > 1 and pushes:
-        raise OnemapInputError(
-            "POST /api/v1/projects changes the map of one server process only: with an API "
-            "token configured, serve with --workers 1",
-            field="workers",
-        )
     # One process at this point: temporaries of a writer killed mid-write (kill -9) go now.
     from onemap.geo.mapfile import remove_orphans
 
@@ -76,7 +69,10 @@ def serve(
         + (f", {n} worker processes" if n > 1 else "")
     )
     if not pushes:
-        console.print("POST /api/v1/projects is disabled: set ONEMAP_API_TOKEN to accept pushes")
+        console.print(
+            "POST /api/v1/projects accepts user tokens only (onemap users add): set "
+            "ONEMAP_API_TOKEN for the approval platform"
+        )
     # Printed on stdout too, so scripts can read the URL.
     typer.echo(url)
     if n == 1:

@@ -28,6 +28,7 @@ from onemap.connection.results import GroupRun, ReadinessResult
 from onemap.errors import OnemapInputError
 from onemap.geo.mapfile import OneMap
 from onemap.grid.forecast import forecast_load
+from onemap.grid.years import as_of
 from onemap.routing.feasible import Nearest, Pair, nearest_feasible, nearest_pair
 from onemap.routing.network import Network, contracted_pass, network_of
 from onemap.rules import Rules, resolve_rules
@@ -44,13 +45,17 @@ def readiness(
     *,
     rules: Rules | None = None,
     progress: Progress | None = None,
+    year: int | None = None,
 ) -> ReadinessResult:
     """Readiness class of every parcel, for its own forecast load and default category (both
     ``kw`` and ``category`` None), or for the given ``kw`` and ``category``.
 
     Errors (OnemapInputError): only one of ``kw``/``category``, a bad request
     (:func:`check_request`), a map without parcels, or without assets (substations for ≥ 35 kV).
+    ``year``: answer for the map as it stands that year (:func:`onemap.grid.years.as_of`).
     """
+    if year is not None:
+        onemap = as_of(onemap, year)
     rules = resolve_rules(onemap, rules)
     t0 = time.perf_counter()
     if (kw is None) != (category is None):

@@ -2,12 +2,17 @@
 
 :func:`connection_points` reads the headroom table (:mod:`onemap.grid.headroom`) for the points
 of a category's group (transformers and branch boxes for LV, ring main units and switching
-stations for 10/20 kV, substations for ≥ 35 kV). :class:`Sources` places them on the corridor
-graph as search sources; :class:`SourceIndex` is a KD-tree of them for the preview.
+stations for 10/20 kV, substations for ≥ 35 kV). Where the map has a ``lines`` layer, LV users
+may also tee off an LV main: kind ``lv_main``, candidates sampled along the mains with the
+headroom of :func:`onemap.grid.lines.lv_main_points` (transformer, main rating, voltage drop).
+:class:`Sources` places them on the corridor graph as search sources (an ``lv_main`` sample at
+the graph node nearest it within ``[lv_main].snap_m``); :class:`SourceIndex` is a KD-tree of
+them for the preview.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +23,7 @@ from scipy.spatial import cKDTree
 from onemap.connection.groups import connection_group
 from onemap.geo.mapfile import OneMap
 from onemap.grid.headroom import headroom
+from onemap.grid.lines import lv_main_points
 from onemap.routing.network import Network
 from onemap.rules import Rules, resolve_rules
 
@@ -77,6 +83,13 @@ def _connection_points(
     )
     centre = shapely.point_on_surface(pts.geometry.to_numpy())
     out["x"], out["y"] = shapely.get_x(centre), shapely.get_y(centre)
+    if group == "lv" and len(onemap["lines"]):
+        mains = lv_main_points(onemap, table, rules)
+        if len(mains):
+            mains = mains[[*out.columns.drop("label")]].copy()
+            mains["label"] = _labels(onemap, mains)
+            mains["snap_m"] = rules.lv_main.snap_m
+            out = pd.concat([out, mains[[*out.columns, "snap_m"]]], ignore_index=True)
     return out.reset_index(drop=True)
 
 
@@ -107,6 +120,8 @@ class Sources:
     def of(cls, net: Network, pts: pd.DataFrame, group: str, filing: bool) -> Sources:
         if group != "ehv":
             rows = net.asset_rows(pts["asset_id"].to_numpy())
+            if "snap_m" in pts and pts["snap_m"].notna().any():
+                return cls(*_tee_joints(net, pts, rows, filing))
             return cls(rows, np.arange(len(pts)), {}, {})
         rows, point, offsets, leads = [], [], {}, {}
         # Substations are few (tens in a city): joined one by one, without changing the graph.
@@ -127,6 +142,40 @@ class Sources:
         if not self.offsets:
             return np.zeros(len(self.rows))
         return pd.Series(self.rows).map(self.offsets).fillna(0.0).to_numpy(dtype=float)
+
+
+def _tee_joints(net: Network, pts: pd.DataFrame, rows: np.ndarray, filing: bool):
+    """Sources of assets (graph rows, offset 0) and of tee-joint samples on the mains.
+
+    Each sample joins its nearest corridor edge within ``snap_m`` (its lead-in) and enters the
+    graph at the edge's ends with the access plus along-edge offset, as substations do. A
+    source row carries one offset, so a sample enters at an end only when it is the nearest
+    sample to that end (others would read a distance too short): conservative — a farther
+    sample on the same edge is reached only through its own nearest end.
+    """
+    tee = pts["snap_m"].notna().to_numpy()
+    keep = np.flatnonzero(~tee)
+    offsets = {int(r): 0.0 for r in rows[keep] if r >= 0}
+    leads: dict[int, list] = {}
+    pairs: list[tuple[int, int, float]] = []
+    snap = pts["snap_m"].to_numpy(dtype=float)
+    xs, ys = pts["x"].to_numpy(dtype=float), pts["y"].to_numpy(dtype=float)
+    for k in np.flatnonzero(tee).tolist():
+        r, off, lead = net.locate(float(xs[k]), float(ys[k]), filing)
+        if not len(r) or math.dist(*lead) > snap[k]:
+            continue
+        for row, o in zip(r.tolist(), off.tolist(), strict=True):
+            pairs.append((row, k, o))
+            if o < offsets.get(row, np.inf):
+                offsets[row], leads[row] = o, lead
+    near = [(row, k) for row, k, o in pairs if o <= offsets[row] + TEE_TOLERANCE_M]
+    out_rows = [*rows[keep].tolist(), *(row for row, _ in near)]
+    out_point = [*keep.tolist(), *(k for _, k in near)]
+    offsets = {r: o for r, o in offsets.items() if o > 0}
+    return np.asarray(out_rows, np.int64), np.asarray(out_point, np.int64), offsets, leads
+
+
+TEE_TOLERANCE_M = 1e-6  # samples this close to a row's nearest one share its offset
 
 
 GAP_NEIGHBOURS = 32  # sources looked at first for the nearest feasible one (tuning)

@@ -208,6 +208,12 @@ class Preview:
     second_route: PreviewRoute | None = None
     lang: str = DEFAULT_LANG
     seconds: float = 0.0
+    why: list = field(default_factory=list)  # onemap.connection.why.Why (issue 16 item 1)
+    cost: object = None  # onemap.procedure.cost.CostEstimate or None (items 7, 9)
+    # Maps with a lines layer only (issue 17): "nameplate" | "power_flow", and the load flow
+    # (onemap.grid.powerflow.PowerFlowCheck) of the connection where it ran.
+    headroom_basis: str | None = None
+    power_flow: object = None
 
     def to_dict(self, lang: str | None = None) -> dict[str, object]:
         """JSON of DESIGN §8 ``preview`` plus labels, parcel, supply class and (dual) the second
@@ -232,6 +238,12 @@ class Preview:
             "supply_class": self.supply_class,
             "supply_radius_m": self.supply_radius_m,
         }
+        out["why"] = [w.to_dict(lang) for w in self.why]
+        out["cost_estimate"] = self.cost.to_dict(lang) if self.cost is not None else None
+        if self.headroom_basis is not None:
+            out["headroom_basis"] = self.headroom_basis
+            flow = self.power_flow
+            out["power_flow"] = flow.to_dict() if flow is not None else None
         if self.dual:
             out["second_connection_point"] = _opt(self.second_connection_point)
             out["second_route"] = _opt(self.second_route, lang)

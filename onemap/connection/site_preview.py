@@ -20,11 +20,15 @@ from onemap.connection.classify import classify
 from onemap.connection.groups import check_request, connection_group, require_grid
 from onemap.connection.points import SourceIndex, Sources, connection_points
 from onemap.connection.results import ConnectionPoint, NotCovered, Preview, PreviewRoute
+from onemap.connection.why import Why, explain
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric, metric_to_lonlat
 from onemap.geo.mapfile import OneMap
 from onemap.grid.forecast import forecast_load
+from onemap.grid.powerflow import headroom_basis
+from onemap.grid.years import as_of
 from onemap.lang import DEFAULT_LANG, check_lang
+from onemap.procedure.cost import preview_cost
 from onemap.procedure.timeline import Timeline, documents, online_note, payer, tariff_hint, timeline
 from onemap.routing.check import check_route
 from onemap.routing.filing import FilingVerdict
@@ -78,6 +82,7 @@ def preview(
     lang: str = DEFAULT_LANG,
     *,
     rules: Rules | None = None,
+    year: int | None = None,
 ) -> Preview:
     """Readiness, connection point, route, timeline and paperwork for one site.
 
@@ -88,6 +93,8 @@ def preview(
     category, a point outside the map or away from every corridor, a map without assets.
     """
     t0 = time.perf_counter()
+    if year is not None:  # the map as it stands that year (onemap.grid.years)
+        onemap = as_of(onemap, year)
     rules = resolve_rules(onemap, rules)
     check_lang(lang)
     check_request(rules, kw, category)
@@ -194,6 +201,16 @@ def preview(
     res = fil if use_fil else full
     if cls_s == "D":
         a = b = None
+    # Maps with LV lines (issue 17): verify the connection by load flow where the LV network is
+    # complete; nameplate yes but load flow no is not feasible.
+    basis, flow = None, None
+    if group == "lv" and len(onemap["lines"]):
+        basis = "nameplate"
+        if a is not None:
+            aid, kind = str(pts["asset_id"].iloc[a]), str(pts["kind"].iloc[a])
+            basis, flow = headroom_basis(onemap, aid, kind, kw, rules)
+            if flow is not None and not flow.ok:
+                cls_s, a, b = "D", None, None
     route = second_route = None
     route_filing = False
     if a is not None:
@@ -206,7 +223,7 @@ def preview(
     load_class = str(fc_row["load_class"]) if i is not None else None
     new_res = bool(fc_row["new_residential"]) if i is not None else False
     who = payer(rules, new_res)
-    return Preview(
+    out = Preview(
         readiness=cls_s,
         category=category,
         voltage_kv=voltage,
@@ -228,6 +245,23 @@ def preview(
         lang=lang,
         seconds=time.perf_counter() - t0,
     )
+    out.headroom_basis, out.power_flow = basis, flow
+    # Why and how much (issue 16 items 1, 2): pure functions over what was computed above.
+    site = onemap.metric("landuse").geometry.iloc[i] if i is not None else Point(x, y)
+    out.why = explain(onemap, rules, out, site, pts, group)
+    if flow is not None and not flow.ok:  # issue 17: which load-flow limit failed
+        failed = "; ".join(flow.failed)
+        out.why.insert(
+            0,
+            Why(
+                "POWER_FLOW_LIMIT",
+                f"潮流校核未通过（{flow.transformer_id}，{flow.limit['source']}）：{failed}",
+                f"the load flow fails ({flow.transformer_id}, {flow.limit['source']}): {failed}",
+            ),
+        )
+    out.cost = preview_cost(rules, out, group)
+    out.seconds = time.perf_counter() - t0
+    return out
 
 
 def _preview_stages(net: Network, limit: float, gap: float) -> list[float]:
@@ -329,7 +363,9 @@ def _route(onemap, net: Network, res, a: int, voltage, date, rules) -> PreviewRo
     if not rules.filing.covers(voltage):  # ≥ 35 kV: the filing rule (item 2) has no trench
         verdict = NotCovered(voltage, float(line.length), tuple(rules.filing.voltages_kv))
     elif lead or tail:  # joined off the graph: judge the drawn line by the overlay
-        verdict = check_route(onemap, line, voltage, date=date, rules=rules)
+        verdict = check_route(
+            onemap, line, voltage, date=date, rules=rules, placement="sidewalk_first"
+        )
     else:
         verdict = net.verdict(rows, date)
     lon, lat = metric_to_lonlat(*np.asarray(line.coords).T, onemap.crs_metric)

@@ -93,7 +93,7 @@ def generate_demo(seed: int = SEED) -> dict[str, gpd.GeoDataFrame]:
         "ducts": _ducts(net),
         "projects": _projects(rng, landuse, assets, feeders, seed),
     }
-    return {name: layers[name].to_crs(STORAGE_CRS) for name in LAYER_NAMES}
+    return {name: layers[name].to_crs(STORAGE_CRS) for name in LAYER_NAMES if name in layers}
 
 
 def build_demo(path: str | Path, seed: int = SEED) -> OneMap:

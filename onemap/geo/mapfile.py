@@ -217,6 +217,7 @@ def atomic_gpkg(path: str | Path) -> Iterator[str]:
     os.unlink(tmp)  # GDAL creates the file itself
     try:
         yield tmp
+        _write_styles(tmp)
         _fsync(tmp)
         os.replace(tmp, path)
         _fsync(path.parent)
@@ -224,6 +225,14 @@ def atomic_gpkg(path: str | Path) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _write_styles(tmp: str) -> None:
+    """QGIS styles (``layer_styles``) of the layers just written (issue 16 item 12)."""
+    if os.path.exists(tmp):
+        from onemap.geo.styles import write_styles
+
+        write_styles(tmp)
 
 
 #: A temporary map file untouched for this long belongs to no live writer (GDAL writes a map

@@ -1,4 +1,4 @@
-"""The seven layers of the one map (DESIGN §1) as declarative schemas.
+"""The layers of the one map (DESIGN §1) as declarative schemas.
 
 A schema lists each layer's geometry types, id column, required and optional columns with their
 kinds, allowed values, and aliases under which foreign data commonly carries a column. The
@@ -177,6 +177,28 @@ LAYERS: dict[str, LayerSchema] = {
             ),
         ),
         LayerSchema(
+            "lines",
+            LINE,
+            "line_id",
+            (Column("line_id", "str"), Column("voltage_kv", "float")),
+            (
+                Column("name", "str", default=""),
+                # Topology: bus or asset ids at the line's ends (an MV/LV transformer's LV
+                # busbar is named by the transformer's asset_id).
+                Column("from_id", "str", default=""),
+                Column("to_id", "str", default=""),
+                # The LV network (transformer) or MV feeder the line belongs to.
+                Column("transformer_id", "str", default=""),
+                Column("feeder_id", "str", default=""),
+                Column("rated_a", "float"),
+                Column("capacity_kva", "float"),
+                Column("length_m", "float"),
+                # Cable or conductor type, e.g. "NAYY 4x150 SE", "YJV22-8.7/15 3×300".
+                Column("type", "str", default=""),
+                Column("status", "str", allowed=STATUS, default="existing"),
+            ),
+        ),
+        LayerSchema(
             "ducts",
             LINE,
             "duct_id",
@@ -205,3 +227,7 @@ LAYERS: dict[str, LayerSchema] = {
 }
 
 LAYER_NAMES: tuple[str, ...] = tuple(LAYERS)
+# Layers a map may lack altogether (the demo district and the synthetic cities have none).
+OPTIONAL_LAYERS: tuple[str, ...] = ("lines",)
+# The layers every full map (demo, synthetic city) carries.
+CORE_LAYERS: tuple[str, ...] = tuple(n for n in LAYER_NAMES if n not in OPTIONAL_LAYERS)

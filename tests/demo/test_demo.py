@@ -25,7 +25,7 @@ from onemap.demo import SEED, generate_demo
 from onemap.demo.district import built_at
 from onemap.geo.layers import cross_section_table, landuse_info
 from onemap.geo.mapfile import read_map
-from onemap.geo.schema import ASSET_KINDS, CATEGORIES, LAYER_NAMES, LAYERS
+from onemap.geo.schema import ASSET_KINDS, CATEGORIES, CORE_LAYERS, LAYER_NAMES, LAYERS
 from onemap.rules import load_rules
 
 RULES = load_rules("lianyungang-2021")
@@ -83,7 +83,7 @@ def test_cli_reports_the_map(regenerated):
 
 def test_same_seed_same_layers_other_seed_other_layers():
     a, b, c = generate_demo(7), generate_demo(7), generate_demo(8)
-    for name in LAYER_NAMES:
+    for name in CORE_LAYERS:
         pd.testing.assert_frame_equal(
             a[name].drop(columns="geometry"), b[name].drop(columns="geometry")
         )
@@ -106,7 +106,7 @@ def test_metadata_marks_the_map_synthetic_and_reproducible(demo_map, demo_map_pa
 
 
 def test_layers_follow_their_schemas(demo_map):
-    for name in LAYER_NAMES:
+    for name in CORE_LAYERS:
         layer = demo_map[name]
         assert len(layer), name
         assert {c.name for c in LAYERS[name].columns} <= set(layer.columns), name

@@ -9,7 +9,7 @@ import shapely
 from bench.citygen import STRIPS, city_map_path, generate_city
 from onemap.geo.layers import validate_layer
 from onemap.geo.mapfile import read_map
-from onemap.geo.schema import LAYER_NAMES
+from onemap.geo.schema import CORE_LAYERS
 from onemap.routing.build import corridor_graph
 
 
@@ -27,7 +27,7 @@ def test_same_seed_gives_same_content(district):
 def test_every_layer_passes_validation_unchanged(tmp_path):
     path = city_map_path("district", seed=3, cache_dir=tmp_path)
     stored = read_map(path)
-    for name in LAYER_NAMES:
+    for name in CORE_LAYERS:
         layer = stored[name]
         assert len(layer), f"{name} is empty"
         clean, report = validate_layer(name, layer, source=str(path))

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from web_fixtures import LAT0, LON0, TOKEN, XSS
 
 from onemap.geo.mapfile import read_map
+from onemap.store import open_store
 from web.app import create_app
 from web.settings import WebSettings
 
@@ -58,6 +59,7 @@ def test_layers_lists_every_layer(client):
         "substations",
         "feeders",
         "assets",
+        "lines",
         "ducts",
         "projects",
     }
@@ -160,7 +162,8 @@ def test_token_from_config_file(tiny_map_path, tmp_path, monkeypatch):
     assert "file-secret" not in repr(s)
 
 
-def test_push_project_stores_it_in_the_map_file(client, tiny_map_path):
+def test_push_project_stores_it_in_the_store(client, tiny_map_path):
+    before = digest(tiny_map_path)
     r = client.post("/api/v1/projects", json=project("XM-7", name=XSS), headers=AUTH)
     assert r.status_code == 201, r.text
     body = r.json()
@@ -168,11 +171,11 @@ def test_push_project_stores_it_in_the_map_file(client, tiny_map_path):
     # The supply proposal is the readiness preview of the site.
     assert body["proposal"]["readiness"] in ("A", "B", "C", "D")
     assert body["proposal"]["requested_kw"] == 120.0
-    stored = read_map(tiny_map_path)["projects"]
-    assert stored["project_id"].tolist() == ["XM-7"]
-    assert stored["name"].iloc[0] == XSS
-    assert stored["requested_kw"].iloc[0] == 120.0
-    assert stored.geometry.iloc[0].x == pytest.approx(LON0 + 0.001)
+    # One row in the store beside the map (issue 15); the map file is not rewritten.
+    stored = open_store(tiny_map_path).project("XM-7")
+    assert stored.name == XSS and stored.requested_kw == 120.0
+    assert stored.geometry["coordinates"][0] == pytest.approx(LON0 + 0.001)
+    assert digest(tiny_map_path) == before
     # The served map follows: the projects layer is queryable at once.
     fc = client.get("/api/v1/layers/projects").json()
     assert [f["id"] for f in fc["features"]] == ["XM-7"]
@@ -197,7 +200,7 @@ def test_push_project_as_polygon_geometry(client, tiny_map_path):
     )
     r = client.post("/api/v1/projects", json=body, headers=AUTH)
     assert r.status_code == 201, r.text
-    assert read_map(tiny_map_path)["projects"].geom_type.tolist() == ["Polygon"]
+    assert open_store(tiny_map_path).project("XM-P").geometry["type"] == "Polygon"
 
 
 def test_duplicate_project_is_409_and_not_stored_twice(client, tiny_map_path):
@@ -283,31 +286,31 @@ def test_oversized_body_is_413_and_nothing_stored(client, tiny_map_path):
 
 
 def test_failed_write_leaves_map_untouched(client, tiny_map_path, monkeypatch):
-    import pyogrio
-
-    import onemap.geo.mapfile as mapfile
+    from onemap.store import Store
 
     before = digest(tiny_map_path)
     calls = {"n": 0}
-    real = pyogrio.write_dataframe
 
-    def failing(*args, **kwargs):
+    def failing(*args, **kwargs):  # fail inside the store's transaction, after the insert
         calls["n"] += 1
-        if calls["n"] == 3:  # fail midway through writing the layers
-            raise OSError("disk full")
-        return real(*args, **kwargs)
+        raise OSError("disk full")
 
-    monkeypatch.setattr(mapfile.pyogrio, "write_dataframe", failing)
+    monkeypatch.setattr(Store, "_settle", failing)
     with pytest.raises(OSError):
-        client.post("/api/v1/projects", json=project("XM-F"), headers=AUTH)
-    assert calls["n"] == 3
+        client.post(
+            "/api/v1/projects", json=project("XM-F"), headers={**AUTH, "Idempotency-Key": "k"}
+        )
+    assert calls["n"] == 1
     assert digest(tiny_map_path) == before
     assert client.get("/api/v1/layers/projects").json()["numberMatched"] == 0
-    # (the corridor-graph cache directory beside the map is not a leftover of the write)
+    assert open_store(tiny_map_path).projects().total == 0
+    # (the corridor-graph cache directory and the store beside the map are no leftovers)
     leftovers = [
         p
         for p in tiny_map_path.parent.iterdir()
-        if p.name != tiny_map_path.name and not p.name.endswith(".onemap-cache")
+        if p.name != tiny_map_path.name
+        and not p.name.endswith(".onemap-cache")
+        and ".onemap-store.sqlite" not in p.name
     ]
     assert leftovers == []
 

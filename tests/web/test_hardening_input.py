@@ -179,7 +179,7 @@ def test_segment_geometry_equals_substring_and_is_linear():
     import shapely
     from shapely.ops import substring
 
-    from web.services import substrings
+    from web.verdicts import substrings
 
     rng = np.random.default_rng(7)
     for _ in range(200):

@@ -60,8 +60,11 @@ def test_web_modules_import_no_cycle():
 
 
 def test_every_page_and_endpoint_is_registered(client):
-    for page in ("/", "/readiness", "/preview", "/check", "/capacity", "/planning"):
+    for page in ("/", "/readiness", "/preview", "/check", "/capacity", "/planning", "/filings"):
         assert client.get(page).status_code == 200, page
     api = {"/preview", "/check-route", "/check-route/file", "/readiness/summary"}
     api |= {"/readiness/zones", "/capacity", "/health", "/layers", "/layers/{name}", "/projects"}
+    api |= {"/filings", "/filings.csv", "/filings/{filing_id}", "/filings/{filing_id}/events"}
+    api |= {"/filings/{filing_id}/history", "/filings/{filing_id}/decision.pdf"}
+    api |= {"/search", "/corridors"}  # issue 16 items 4, 5
     assert set(client.get("/openapi.json").json()["paths"]) == {f"/api/v1{p}" for p in api}

@@ -51,7 +51,7 @@ def test_every_linked_asset_is_served(client):
 def test_navigation_offers_every_page(client):
     links = nav_links(client.get("/").text)
     assert links == [n.page for n in NAV]
-    assert links == ["map", "readiness", "preview", "check", "capacity", "planning"]
+    assert links == ["map", "readiness", "preview", "check", "capacity", "planning", "filings"]
     for n in NAV:
         assert client.get(n.href).status_code == 200, n.href
 

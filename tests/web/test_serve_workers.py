@@ -36,8 +36,9 @@ def no_token(monkeypatch):
     monkeypatch.setenv(ENV_CONFIG, "")
 
 
-def test_default_workers_one_per_core_and_one_with_pushes():
-    assert default_workers(pushes_enabled=True, cpus=8) == 1
+def test_default_workers_one_per_core_with_or_without_pushes():
+    # Pushes go to the store that every worker reads (issue 15): no one-worker rule any more.
+    assert default_workers(pushes_enabled=True, cpus=8) == min(8, MAX_AUTO_WORKERS)
     assert default_workers(pushes_enabled=False, cpus=1) == 1
     assert default_workers(pushes_enabled=False, cpus=2) == 2
     assert default_workers(pushes_enabled=False, cpus=64) == MAX_AUTO_WORKERS
@@ -73,7 +74,7 @@ def test_factory_without_a_map_in_the_environment_says_how_to_start(monkeypatch)
     ("args", "token", "message"),
     [
         (["--workers", "0"], None, "at least 1"),
-        (["--workers", "2"], TOKEN, "--workers 1"),
+        (["--workers", "0"], TOKEN, "at least 1"),
     ],
 )
 def test_bad_worker_counts_exit_2(tiny_map_path, monkeypatch, no_token, args, token, message):
@@ -87,15 +88,17 @@ def test_bad_worker_counts_exit_2(tiny_map_path, monkeypatch, no_token, args, to
     assert message in result.output
 
 
-def test_pushes_enabled_default_to_one_worker(tiny_map_path, monkeypatch, no_token):
+def test_pushes_enabled_serve_with_several_workers(tiny_map_path, monkeypatch, no_token):
     import uvicorn
 
     ran = {}
     monkeypatch.setattr(uvicorn, "run", lambda a, **kw: ran.update(app=a, **kw))
     monkeypatch.setenv(ENV_TOKEN, TOKEN)
-    result = CliRunner().invoke(app, ["serve", str(tiny_map_path), "--port", "8125"])
+    result = CliRunner().invoke(
+        app, ["serve", str(tiny_map_path), "--port", "8125", "--workers", "2"]
+    )
     assert result.exit_code == 0, result.output
-    assert "workers" not in ran and not isinstance(ran["app"], str)
+    assert ran["workers"] == 2 and ran["app"] == "web.app:app_from_env"
 
 
 def test_two_worker_processes_answer_previews(tiny_map_path):

@@ -13,6 +13,7 @@ import pytest
 from web_fixtures import LAT0, LON0, TOKEN, XSS
 
 from onemap.geo.mapfile import read_map
+from onemap.store import open_store
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Along the north sidewalk of the east-west street R1 (sidewalk 3.5 m, carriageway 11 m).
@@ -214,7 +215,7 @@ def test_pushed_project_gets_its_preview_as_proposal(client, tiny_map_path):
     ).json()
     assert proposal["readiness"] == direct["readiness"]
     assert proposal["timeline"] == direct["timeline"]
-    assert read_map(tiny_map_path)["projects"]["project_id"].tolist() == ["XM-9"]
+    assert open_store(tiny_map_path).project("XM-9").requested_kw == 80  # stored (issue 15)
 
 
 def test_project_the_library_refuses_is_422_and_not_stored(client, tiny_map_path):

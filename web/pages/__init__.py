@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.pages import capacity, check, one_map, planning, preview, readiness
+from web.pages import capacity, check, filings, one_map, planning, preview, readiness
 from web.pages.common import NAV, NavItem
 
 __all__ = ["NAV", "NavItem", "make_router"]
@@ -22,6 +22,6 @@ def make_router() -> APIRouter:
         The pages, left out of the OpenAPI document.
     """
     pages = APIRouter(include_in_schema=False)
-    for module in (one_map, readiness, preview, check, capacity, planning):
+    for module in (one_map, readiness, preview, check, capacity, planning, filings):
         pages.include_router(module.router)
     return pages

@@ -34,6 +34,11 @@ def capacity_page(request: Request, state: State, lang: LangQ = None) -> HTMLRes
         colors=colors,
         limit=state.settings.default_limit,
         t=t.subset("status."),
+        fields=list(CAPACITY_FIELDS[lang].items()),  # pairs: the popup keeps this order
+        values={
+            "status": {s: t(f"capacity.{s}") for s in colors},
+            "kind": {k.removeprefix("kind."): v for k, v in t.subset("kind.").items()},
+        },
     ).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     PageScript(fmap, "capacity").add_to(fmap)
@@ -50,4 +55,36 @@ def capacity_page(request: Request, state: State, lang: LangQ = None) -> HTMLRes
             {"status": s, "color": c, "label": t(f"capacity.{s}"), "count": int(counts.get(s, 0))}
             for s, c in colors.items()
         ],
+        meta=services.capacity_meta(state.onemap, lang),
     )
+
+
+# Popup fields of the capacity map: column → label with unit, in the page language (issue 16).
+CAPACITY_FIELDS = {
+    "zh": {
+        "name": "名称",
+        "kind": "类型",
+        "voltage_kv": "电压（kV）",
+        "capacity_kva": "额定容量（kVA）",
+        "peak_load_kva": "最大负荷（kVA）",
+        "promised_kva": "已承诺负荷（kVA）",
+        "headroom_kva": "可开放容量（kVA）",
+        "share_left": "剩余占比",
+        "status": "等级",
+        "feeder_id": "所属线路",
+        "substation_id": "所属变电站",
+    },
+    "en": {
+        "name": "name",
+        "kind": "kind",
+        "voltage_kv": "voltage (kV)",
+        "capacity_kva": "nameplate (kVA)",
+        "peak_load_kva": "peak load (kVA)",
+        "promised_kva": "promised load (kVA)",
+        "headroom_kva": "headroom (kVA)",
+        "share_left": "share left",
+        "status": "class",
+        "feeder_id": "feeder",
+        "substation_id": "substation",
+    },
+}

@@ -7,6 +7,7 @@ Pages never inline a layer: each layer is an empty Folium group that the browser
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,6 +58,7 @@ NAV: list[NavItem] = [
     NavItem("check", "/check", "nav.check"),
     NavItem("capacity", "/capacity", "nav.capacity"),
     NavItem("planning", "/planning", "nav.planning"),
+    NavItem("filings", "/filings", "nav.filings"),
 ]
 
 # Readiness colours; the same in onemap.js and onemap.css.
@@ -127,10 +129,20 @@ def render_map_page(
             "nav": nav,
             "title": title,
             "synthetic": state.onemap.synthetic,
-            "folium": render_parts(fmap),
+            "folium": _zoomable(render_parts(fmap)),
             **context,
         },
     )
+
+
+_VIEWPORT = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
+
+
+def _zoomable(parts: dict[str, str]) -> dict[str, str]:
+    """Folium's header with a viewport that lets a phone pinch-zoom (issue 16: no
+    ``user-scalable=no``, no ``maximum-scale=1``)."""
+    meta = '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
+    return {**parts, "header": _VIEWPORT.sub(meta, parts["header"])}
 
 
 def _href(path: str, lang: Lang) -> str:
@@ -229,5 +241,5 @@ def card_strings(t: Translator) -> dict[str, str]:
         String key → text.
     """
     keys = ("preview.", "check.", "readiness.class.", "category.", "payer.", "permit.")
-    keys += ("corridor.", "status.", "error.")
+    keys += ("corridor.", "status.", "error.", "kind.")
     return {k: v for p in keys for k, v in t.subset(p).items()}

@@ -38,11 +38,28 @@
     return Number.isFinite(x) ? x.toFixed(digits === undefined ? 0 : digits) : String(v);
   }
 
-  /** A two-column table of a feature's properties (every value as text). */
-  function propsTable(title, props) {
+  /** A two-column table of a feature's properties (every value as text). With `fields`
+   *  (key → label in the page language), only those, in that order, labelled; `values`
+   *  (key → value → text) names coded values. */
+  function propsTable(title, props, fields, values) {
     const box = el("div", { class: "om-popup" });
     box.appendChild(el("strong", {}, title));
     const table = el("table");
+    if (fields) {
+      for (const [k, label] of Array.isArray(fields) ? fields : Object.entries(fields)) {
+        let v = (props || {})[k];
+        if (v === null || v === undefined || v === "") continue;
+        if (values && values[k] && values[k][v] !== undefined) v = values[k][v];
+        else if (typeof v === "number" && k === "share_left") v = `${(v * 100).toFixed(1)}%`;
+        else if (typeof v === "number") v = Number.isInteger(v) ? v : v.toFixed(1);
+        const tr = el("tr");
+        tr.appendChild(el("th", {}, label));
+        tr.appendChild(el("td", {}, typeof v === "object" ? JSON.stringify(v) : v));
+        table.appendChild(tr);
+      }
+      box.appendChild(table);
+      return box;
+    }
     for (const [k, v] of Object.entries(props || {})) {
       if (v === null || v === undefined || v === "") continue;
       const tr = el("tr");
@@ -142,7 +159,7 @@
             pointToLayer: (f, latlng) => L.circleMarker(latlng, { ...style(f), interactive }),
             onEachFeature: (f, lyr) => {
               if (interactive) {
-                lyr.bindPopup(() => propsTable(`${opts.label} ${f.id ?? ""}`, f.properties));
+                lyr.bindPopup(() => propsTable(`${opts.label} ${f.id ?? ""}`, f.properties, opts.fields, opts.values));
               }
             },
           });
@@ -176,7 +193,12 @@
   async function apiJSON(response) {
     let body = null;
     try { body = await response.json(); } catch (e) { body = { message: response.statusText }; }
-    if (!response.ok) throw new Error(body.message || response.statusText);
+    if (!response.ok) {
+      const err = new Error(body.message || response.statusText);
+      err.field = body.field;
+      err.status = response.status;
+      throw err;
+    }
     return body;
   }
 
@@ -278,12 +300,32 @@
     controlFrom(map, "om-legend", "bottomright");
   };
 
+  /** The page-language text of a failed request: the field's message on the page's language,
+   *  the server's own message kept as technical detail (issue 16 item 3). */
+  function errorBox(t, err) {
+    const box = el("div", { class: "om-error", role: "alert", "data-testid": "error" });
+    const field = String(err.field || "").split(".").pop();
+    const key = { "lon,lat": "at", at: "at", kw: "kw", category: "category", date: "date",
+      lon: "lon", lat: "lat" }[field];
+    const own = key ? t[`error.field.${key}`] : null;
+    box.appendChild(el("p", {}, `${t["error.generic"] || "Error"}: ${own || t["error.field.other"] || err.message}`));
+    if (err.message) {
+      const det = el("details");
+      det.appendChild(el("summary", {}, t["error.detail"] || "detail"));
+      det.appendChild(el("p", { class: "om-detail" }, err.message));
+      box.appendChild(det);
+    }
+    return box;
+  }
+
   pages.preview = function (map, opts) {
     const t = opts.t;
     const form = document.getElementById("preview-form");
     const card = document.getElementById("preview-card");
     const result = L.featureGroup().addTo(map);
+    map._omResult = result;  // the drawn answer (tests count its layers)
     let site = null;
+    let seq = 0;
     map.on("click", (e) => {
       form.elements.lon.value = e.latlng.lng.toFixed(6);
       form.elements.lat.value = e.latlng.lat.toFixed(6);
@@ -291,42 +333,122 @@
     });
     form.addEventListener("submit", (e) => { e.preventDefault(); ask(); });
 
+    function query() {
+      const f = form.elements;
+      const q = new URLSearchParams({ lon: f.lon.value, lat: f.lat.value, kw: f.kw.value, category: f.category.value });
+      if (f.date.value) q.set("date", f.date.value);
+      q.set("lang", opts.lang || "zh");
+      return q;
+    }
+
     function ask() {
       const f = form.elements;
       if (!f.lon.value || !f.lat.value) return;
       const lat = Number(f.lat.value), lon = Number(f.lon.value);
       if (site) site.remove();
       site = L.marker([lat, lon]).addTo(map);
-      const q = new URLSearchParams({ lon: f.lon.value, lat: f.lat.value, kw: f.kw.value, category: f.category.value });
-      if (f.date.value) q.set("date", f.date.value);
-      q.set("lang", opts.lang || "zh");
+      const q = query();
+      // The permalink: this page's URL reproduces the query.
+      const link = `${location.pathname}?${q}`;
+      history.replaceState(null, "", link);
+      const mine = ++seq;
       card.replaceChildren(el("p", {}, t["status.loading"]));
       fetch(`/api/v1/preview?${q}`).then(apiJSON).then((p) => {
-        card.replaceChildren(previewCard(p, t));
+        if (mine !== seq) return;
+        card.replaceChildren(previewCard(p, t, link));
         result.clearLayers();
         if (p.route && p.route.geometry) {
           L.geoJSON(p.route.geometry, { style: STYLE.route }).addTo(result);
         }
-        const cp = p.connection_point;
-        if (cp && cp.lon !== undefined && cp.lat !== undefined) {
-          L.circleMarker([cp.lat, cp.lon], { radius: 8, color: "#d81b60", weight: 3 })
-            .bindTooltip(el("span", {}, cp.asset_id)).addTo(result);
+        for (const cp of [p.connection_point, p.second_connection_point]) {
+          if (cp && cp.lon !== undefined && cp.lat !== undefined) {
+            L.circleMarker([cp.lat, cp.lon], { radius: 8, color: "#d81b60", weight: 3 })
+              .bindTooltip(el("span", {}, cp.asset_id)).addTo(result);
+          }
         }
-      }).catch((err) => showError(card, t, err));
+        if (window.matchMedia && window.matchMedia("(max-width: 800px)").matches) {
+          card.scrollIntoView({ block: "start" });
+        }
+      }).catch((err) => {
+        if (mine !== seq) return;
+        // A failed query clears the previous result from the map and the card.
+        result.clearLayers();
+        if (site) { site.remove(); site = null; }
+        card.replaceChildren(errorBox(t, err));
+      });
+    }
+
+    // Opened from a permalink: fill the form from the URL and ask.
+    const params = new URLSearchParams(location.search);
+    if (params.get("lon") && params.get("lat")) {
+      for (const k of ["lon", "lat", "kw", "category", "date"]) {
+        if (params.get(k) && form.elements[k]) form.elements[k].value = params.get(k);
+      }
+      const lat = Number(params.get("lat")), lon = Number(params.get("lon"));
+      if (Number.isFinite(lat) && Number.isFinite(lon)) map.setView([lat, lon], Math.max(map.getZoom(), 16));
+      ask();
     }
   };
 
-  function previewCard(p, t) {
+  function whyList(items, cls) {
+    const ul = el("ul", { class: cls });
+    for (const w of items) {
+      const li = el("li", { "data-code": w.code }, w.message);
+      ul.appendChild(li);
+    }
+    return ul;
+  }
+
+  function costTable(est, t) {
+    const box = el("div", { class: "om-cost", "data-testid": "cost" });
+    box.appendChild(el("h4", {}, t["preview.cost"]));
+    const table = el("table", { class: "om-segments" });
+    const head = el("tr");
+    for (const k of ["preview.cost_item", "preview.quantity", "preview.unit_yuan", "preview.yuan", "preview.cost_payer"]) {
+      head.appendChild(el("th", {}, t[k]));
+    }
+    table.appendChild(head);
+    const yuan = (v) => Number(v).toLocaleString(undefined, { maximumFractionDigits: 0 });
+    for (const it of est.items || []) {
+      const tr = el("tr");
+      tr.appendChild(el("td", {}, it.what));
+      tr.appendChild(el("td", {}, `${it.quantity} ${it.unit}`));
+      tr.appendChild(el("td", {}, yuan(it.unit_yuan)));
+      tr.appendChild(el("td", {}, yuan(it.yuan)));
+      tr.appendChild(el("td", {}, t[`payer.${it.payer}`] || it.payer));
+      table.appendChild(tr);
+    }
+    const tot = el("tr", { class: "om-total" });
+    tot.appendChild(el("th", {}, t["preview.cost_total"]));
+    tot.appendChild(el("td"));
+    tot.appendChild(el("td"));
+    tot.appendChild(el("th", { "data-testid": "cost-total" }, yuan(est.total_yuan)));
+    tot.appendChild(el("td", {}, Object.entries(est.by_payer || {}).filter(([, v]) => v)
+      .map(([k, v]) => `${t[`payer.${k}`] || k} ${yuan(v)}`).join("; ")));
+    table.appendChild(tot);
+    box.appendChild(table);
+    box.appendChild(el("p", { class: "om-note" }, est.basis));
+    return box;
+  }
+
+  function previewCard(p, t, link) {
     const box = el("div", { class: "om-card", "data-testid": "preview-result" });
     box.appendChild(el("h3", {}, t["preview.result"]));
     const badge = el("span", { class: `om-class om-class-${p.readiness}`, "data-testid": "readiness-class" },
       t[`readiness.class.${p.readiness}`] || p.readiness);
     const table = el("table");
     row(table, t["preview.class"], badge);
+    const pc = p.parcel;
+    if (pc) {
+      row(table, t["preview.parcel"], pc.name ? `${pc.parcel_id} · ${pc.name}` : pc.parcel_id);
+      row(table, t["preview.landuse"], pc.landuse_name ? `${pc.landuse_code} ${pc.landuse_name}` : pc.landuse_code);
+    } else {
+      row(table, t["preview.parcel"], t["preview.no_parcel"]);
+    }
     row(table, t["preview.category"], t[`category.${p.category}`] || p.category);
     row(table, t["preview.voltage"], num(p.voltage_kv, 1));
     const cp = p.connection_point;
-    row(table, t["preview.connection_point"], cp ? `${cp.asset_id} (${cp.kind})` : t["preview.none"]);
+    row(table, t["preview.connection_point"], cp ? `${cp.asset_id} (${t[`kind.${cp.kind}`] || cp.kind})` : t["preview.none"]);
     if (cp) {
       row(table, t["preview.headroom"], num(cp.headroom_kw, 0));
       row(table, t["preview.distance"], num(cp.distance_m, 0));
@@ -334,21 +456,36 @@
     if (p.route) {
       row(table, t["preview.route"], num(p.route.length_m, 0));
       if (p.route.filing) {
-        row(table, t["preview.filing"], p.route.filing.eligible ? t["check.eligible"] : t["check.not_eligible"]);
+        const ok = p.route.filing.eligible;
+        row(table, t["preview.filing"], el("span", { class: ok ? "om-ok" : "om-bad", "data-testid": "route-filing" },
+          ok ? t["preview.route_filing"] : t["preview.route_permits"]));
       }
     }
+    const why = p.why || [];
+    const causes = why.filter((w) => w.kind !== "fix"), fixes = why.filter((w) => w.kind === "fix");
+    if (causes.length) row(table, t["preview.why"], whyList(causes, "om-why"));
+    if (fixes.length) row(table, t["preview.fixes"], whyList(fixes, "om-fixes"));
     const tl = p.timeline || {};
     row(table, t["preview.steps"], list(tl.steps));
     row(table, t["preview.process_workdays"], num(tl.process_workdays));
     row(table, t["preview.works_workdays"], num(tl.works_workdays));
-    const earliest = tl.earliest_date && typeof tl.earliest_date === "object"
-      ? tl.earliest_date.date + (tl.earliest_date.provisional ? " " + t["check.provisional"] : "")
-      : tl.earliest_date;
-    row(table, t["preview.earliest"], earliest ?? "—");
+    let earliest = tl.earliest_date && typeof tl.earliest_date === "object" ? tl.earliest_date.date : tl.earliest_date;
+    const provisional = tl.provisional === true || (tl.earliest_date && tl.earliest_date.provisional === true);
+    const when = el("span", { "data-testid": "earliest" }, earliest ?? "—");
+    if (earliest && provisional) {
+      when.appendChild(el("span", { class: "om-provisional", "data-testid": "provisional" }, ` ${t["preview.provisional"]}`));
+    }
+    row(table, t["preview.earliest"], when);
     row(table, t["preview.documents"], list(p.documents));
     row(table, t["preview.payer"], t[`payer.${p.payer}`] || p.payer);
     if (p.tariff_hint) row(table, t["preview.tariff"], typeof p.tariff_hint === "object" ? JSON.stringify(p.tariff_hint) : p.tariff_hint);
+    if (p.rules) row(table, t["preview.rules"], p.rules);
     box.appendChild(table);
+    if (p.cost_estimate) box.appendChild(costTable(p.cost_estimate, t));
+    if (link) {
+      const a = el("a", { href: link, "data-testid": "permalink", class: "om-permalink" }, t["preview.permalink"]);
+      box.appendChild(el("p")).appendChild(a);
+    }
     return box;
   }
 
@@ -361,13 +498,61 @@
 
     function show(promise, geometry) {
       card.replaceChildren(el("p", {}, t["status.loading"]));
+      fileForm.hidden = true;
       promise.then(apiJSON).then((v) => {
         card.replaceChildren(verdictCard(v, t));
         drawVerdict(result, v, v.geometry || geometry);
+        offerFiling(v.geometry || geometry);
         const b = result.getBounds();
         if (b.isValid()) map.fitBounds(b, { maxZoom: 18 });
       }).catch((err) => showError(card, t, err));
     }
+
+    /* "提交备案 / submit for filing" after a verdict: POST the checked route to /api/v1/filings
+     * with the applicant's details and token (both kept in this tab's sessionStorage). */
+    const fileForm = document.getElementById("file-form");
+    const fileCard = document.getElementById("file-card");
+    const KEEP = { name: "onemap.applicant.name", organisation: "onemap.applicant.organisation",
+      phone: "onemap.applicant.phone", token: "onemap.applicant.token" };
+    let checkedRoute = null;
+    for (const [field, key] of Object.entries(KEEP)) {
+      fileForm.elements[field].value = sessionStorage.getItem(key) || "";
+    }
+    function offerFiling(route) {
+      checkedRoute = route;
+      fileCard.replaceChildren();
+      fileForm.hidden = !route;
+    }
+    fileForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!checkedRoute) return;
+      const f = fileForm.elements;
+      for (const [field, key] of Object.entries(KEEP)) sessionStorage.setItem(key, f[field].value.trim());
+      const body = {
+        route: checkedRoute,
+        voltage_kv: Number(form.elements.voltage_kv.value),
+        applicant: { name: f.name.value.trim(), organisation: f.organisation.value.trim(), phone: f.phone.value.trim() },
+      };
+      if (form.elements.date.value) body.date = form.elements.date.value;
+      const key = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
+      fileCard.replaceChildren(el("p", {}, t["status.loading"]));
+      fetch(`/api/v1/filings?lang=${opts.lang || "zh"}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${f.token.value.trim()}`, "Idempotency-Key": key },
+        body: JSON.stringify(body),
+      }).then(apiJSON).then((filing) => {
+        const box = el("div", { class: "om-card", "data-testid": "filing-receipt" });
+        box.appendChild(el("p", { class: filing.eligible ? "om-ok" : "om-bad" },
+          fmt(t[`check.file_done_${filing.status}`] || t["check.file_done"], { id: filing.filing_id })));
+        if (filing.approval_deadline) {
+          box.appendChild(el("p", {}, `${t["check.deadline"]}: ${filing.approval_deadline.date}`));
+        }
+        const suffix = opts.lang && opts.lang !== "zh" ? `?lang=${opts.lang}` : "";
+        box.appendChild(el("a", { href: `/filings${suffix}#${encodeURIComponent(filing.filing_id)}`, "data-testid": "filing-link" },
+          t["check.file_register"]));
+        fileCard.replaceChildren(box);
+      }).catch((err) => showError(fileCard, t, err));
+    });
 
     map.on(L.Draw.Event.CREATED, (e) => {
       // Keep only the newest line: one route is checked at a time.
@@ -410,5 +595,158 @@
     L.drawLocal.edit.toolbar.buttons.removeDisabled = t["draw.remove"];
   }
 
-  window.onemap = { bboxLayer, pages, propsTable, el, drawLocale };
+  /* --- search box of every map page (issue 16 item 4): /api/v1/search, fly to the result --- */
+  function searchBox(map) {
+    const form = document.getElementById("om-search");
+    if (!form || form._om) return;
+    form._om = true;
+    const input = form.elements.q;
+    const out = document.getElementById("om-search-results");
+    const kinds = JSON.parse(form.dataset.kinds || "{}");
+    let marker = null, timer = null, ctrl = null;
+    function go(r) {
+      out.hidden = true;
+      const [w, s, e, n] = r.bbox || [r.lon, r.lat, r.lon, r.lat];
+      if (e - w > 1e-6 || n - s > 1e-6) map.flyToBounds([[s, w], [n, e]], { maxZoom: 18, duration: 0.6 });
+      else map.flyTo([r.lat, r.lon], Math.max(map.getZoom(), 17), { duration: 0.6 });
+      if (marker) marker.remove();
+      marker = L.circleMarker([r.lat, r.lon], { radius: 10, color: "#ff6f00", weight: 3, fill: false })
+        .bindTooltip(el("span", {}, r.name ? `${r.id} ${r.name}` : r.id)).addTo(map);
+      map.fire("onemap:found", r);
+    }
+    function ask(pickFirst) {
+      const q = input.value.trim();
+      if (!q) { out.hidden = true; return; }
+      if (ctrl) ctrl.abort();
+      ctrl = new AbortController();
+      fetch(`/api/v1/search?${new URLSearchParams({ q, limit: 8 })}`, { signal: ctrl.signal })
+        .then(apiJSON).then((body) => {
+          out.replaceChildren();
+          const rs = body.results || [];
+          if (!rs.length) out.appendChild(el("li", { class: "none" }, form.dataset.none));
+          for (const r of rs) {
+            const li = el("li", { tabindex: "0", "data-kind": r.kind });
+            li.appendChild(el("span", { class: "k" }, kinds[r.kind] || r.kind));
+            li.appendChild(document.createTextNode(` ${r.id}${r.name ? " · " + r.name : ""}`));
+            li.addEventListener("click", () => go(r));
+            li.addEventListener("keydown", (e) => { if (e.key === "Enter") go(r); });
+            out.appendChild(li);
+          }
+          out.hidden = false;
+          if (pickFirst && rs.length) go(rs[0]);
+        }).catch((err) => { if (err.name !== "AbortError") out.hidden = true; });
+    }
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => ask(false), 200); });
+    form.addEventListener("submit", (e) => { e.preventDefault(); ask(true); });
+    document.addEventListener("click", (e) => { if (!form.contains(e.target)) out.hidden = true; });
+  }
+
+  /* --- the side panel collapses on a phone (issue 16 item 10) --- */
+  function panelToggle() {
+    const btn = document.querySelector(".panel-toggle");
+    if (!btn || btn._om) return;
+    btn._om = true;
+    const panel = document.getElementById("om-panel");
+    btn.addEventListener("click", () => {
+      const collapsed = panel.classList.toggle("collapsed");
+      btn.setAttribute("aria-expanded", String(!collapsed));
+    });
+  }
+
+  /* --- corridor strips at high zoom on /check (issue 16 item 5) --- */
+  function corridorStrips(map, opts) {
+    const t = opts.t || {};
+    const group = L.featureGroup();
+    const minZoom = opts.corridorZoom || 17;
+    let pending = null;
+    let legendBox = null;
+    function load() {
+      // The legend shows with the strips only (high zoom): below it the map stays clear.
+      if (legendBox) legendBox.hidden = map.getZoom() < minZoom;
+      if (map.getZoom() < minZoom) { group.clearLayers(); if (map.hasLayer(group)) group.remove(); return; }
+      if (!map.hasLayer(group)) group.addTo(map);
+      if (pending) pending.abort();
+      pending = new AbortController();
+      fetch(`/api/v1/corridors?bbox=${bboxParam(map)}`, { signal: pending.signal })
+        .then(apiJSON).then((fc) => {
+          group.clearLayers();
+          L.geoJSON(fc, {
+            interactive: true,
+            style: (f) => ({
+              color: CORRIDOR_COLOR[f.properties.kind] || "#999", weight: 0.5,
+              fillColor: CORRIDOR_COLOR[f.properties.kind] || "#999", fillOpacity: 0.35,
+            }),
+            onEachFeature: (f, lyr) => {
+              const p = f.properties;
+              lyr.bindTooltip(el("span", {}, `${t[`corridor.${p.kind}`] || p.kind} · ${p.road_name || p.road_id || ""}` +
+                (p.width_m ? ` · ${p.width_m} m` : "")), { sticky: true });
+            },
+          }).eachLayer((l) => group.addLayer(l));
+          group.bringToBack();
+          map.fire("onemap:corridors", { count: fc.numberReturned });
+        }).catch(() => {});
+    }
+    map.on("moveend", load);
+    load();
+    // Legend of the strips, in the colours the strips and the verdict's segments use.
+    const legend = L.control({ position: "bottomright" });
+    legend.onAdd = () => {
+      const box = el("div", { class: "om-legend", "data-testid": "corridor-legend" });
+      box.appendChild(el("h4", {}, fmt(t["corridor.legend"] || "{zoom}", { zoom: minZoom })));
+      for (const kind of ["sidewalk", "bike_lane", "motor_lane", "green_belt", "duct", "crossing"]) {
+        const row = el("div");
+        const sw = el("span", { class: "sw" });
+        sw.style.background = CORRIDOR_COLOR[kind];
+        sw.style.opacity = "0.6";
+        row.appendChild(sw);
+        row.appendChild(document.createTextNode(t[`corridor.${kind}`] || kind));
+        box.appendChild(row);
+      }
+      L.DomEvent.disableClickPropagation(box);
+      box.hidden = map.getZoom() < minZoom;
+      legendBox = box;
+      return box;
+    };
+    legend.addTo(map);
+    return group;
+  }
+
+  /* --- on a phone the map's layer list and legend fold away behind a tap (issue 16 item 10) --- */
+  function phoneControls(map) {
+    if (!(window.matchMedia && window.matchMedia("(max-width: 800px)").matches)) return;
+    const box = map.getContainer();
+    setTimeout(() => {
+      for (const ctrl of box.querySelectorAll(".leaflet-control-layers-expanded")) {
+        ctrl.classList.remove("leaflet-control-layers-expanded");
+        const link = ctrl.querySelector(".leaflet-control-layers-toggle");
+        if (link) {
+          link.addEventListener("click", (e) => {
+            e.preventDefault();
+            ctrl.classList.toggle("leaflet-control-layers-expanded");
+          });
+        }
+        map.on("click", () => ctrl.classList.remove("leaflet-control-layers-expanded"));
+      }
+      for (const legend of box.querySelectorAll(".om-legend")) {
+        legend.classList.add("om-folded");
+        const head = legend.querySelector("h4");
+        if (head) head.addEventListener("click", () => legend.classList.toggle("om-folded"));
+      }
+    }, 0);
+  }
+
+  // Every page gets the search box and the panel toggle.
+  for (const name of Object.keys(pages)) {
+    const own = pages[name];
+    pages[name] = function (map, opts) {
+      searchBox(map);
+      panelToggle();
+      if (name === "check") corridorStrips(map, opts || {});
+      const out = own(map, opts);
+      phoneControls(map);
+      return out;
+    };
+  }
+
+  window.onemap = { bboxLayer, pages, propsTable, el, drawLocale, searchBox, corridorStrips };
 })();

@@ -72,7 +72,7 @@ def test_json_file_and_cli(net, tmp_path):
     path = tmp_path / "net.json"
     pp.to_json(net, str(path))
     report = import_pandapower(path, tmp_path / "a.gpkg")
-    assert report.counts == {"substations": 2, "feeders": 4, "assets": 141}
+    assert report.counts == {"substations": 2, "feeders": 4, "assets": 141, "lines": 181}
     res = CliRunner().invoke(
         app, ["import-pandapower", str(path), "--out", str(tmp_path / "b.gpkg"), "--json"]
     )
