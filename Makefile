@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 # Browser assets (Leaflet, Folium's plugins, Swagger UI) from npm, exact versions from the lock file.
 VENDOR_STAMP := web/static/vendor/.stamp
 MAP ?= data/demo.gpkg
+PORT ?= 8000
 
 .PHONY: setup demo serve test lint bench clean-venv
 
@@ -22,12 +23,12 @@ $(VENDOR_STAMP): package.json package-lock.json web/vendor.mjs
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
-# Serve a working copy: projects pushed through the API are stored in the served map, and the
-# shipped data/demo.gpkg stays as generated.
+# Serve a working copy (its store of pushed projects and filings lies beside it in var/), so the
+# shipped data/demo.gpkg stays as generated. `make demo PORT=8100` picks another port.
 demo: setup
 	mkdir -p var && cp -n data/demo.gpkg var/demo.gpkg
 	$(BIN)/onemap info var/demo.gpkg
-	$(BIN)/onemap serve var/demo.gpkg
+	$(BIN)/onemap serve var/demo.gpkg --port $(PORT)
 
 test: setup lint
 	$(BIN)/pytest -q -n 2
@@ -39,7 +40,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 serve: setup
-	$(BIN)/onemap serve $(MAP)
+	$(BIN)/onemap serve $(MAP) --port $(PORT)
 
 bench: setup
 	$(BIN)/python -m bench

@@ -34,10 +34,15 @@ def build(
     _print_counts(f"一张图已生成 / map built: {out}", report.counts, report.crs_metric)
     console.print(f"修复几何 repaired geometries: {report.repaired_geometries}")
     console.print(f"默认断面补全 roads with default cross-sections: {report.filled_cross_sections}")
+    if report.strip_provenance:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(report.strip_provenance.items()))
+        console.print(f"断面条带来源 strips by provenance: {counts}", markup=False)
+    for warning in report.warnings:
+        console.print(f"注意 warning: {warning}", markup=False, emoji=False, style="yellow")
     for layer, reports in report.layers.items():
         for r in reports:
             for note in r.notes:
-                console.print(f"  [{layer}] {note}")
+                console.print(f"  [{layer}] {note}", markup=False, emoji=False)
 
 
 @app.command()

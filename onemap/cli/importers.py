@@ -40,7 +40,7 @@ def _print_report(title: str, report) -> None:
         top = ", ".join(f"{k} ({n})" for k, n in report.unmapped.most_common(10))
         console.print(f"[bold]未映射 unmapped:[/] {top}")
     for note in report.notes:
-        console.print(f"  {note}")
+        console.print(f"  {note}", markup=False, emoji=False)  # data text, not rich markup
     console.print(f"用时 {report.seconds:.2f} s → {report.out}")
 
 

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors, progress_bar
 from onemap.errors import OnemapInputError
-from onemap.lang import CLASSES
+from onemap.lang import CLASSES, check_lang, pick
 
 RulesOption = typer.Option(None, "--rules", help="Rule table id or TOML path.")
 
@@ -48,9 +48,11 @@ def plan_cmd(
     method: str = typer.Option("auto", "--method", help="auto, exact or greedy."),
     out: Path | None = typer.Option(None, "--out", help="Write the plan (.gpkg)."),
     rules: str | None = RulesOption,
+    lang: str = typer.Option("zh", "--lang", help="Language of the tables: zh or en."),
     json_out: bool = JsonOption,
 ) -> None:
     """Site K new substations where they serve the most grid-gap load; readiness before/after."""
+    check_lang(lang)
     from onemap.geo.mapfile import read_map
     from onemap.planning.plan import plan_many
     from onemap.rules import resolve_rules
@@ -95,9 +97,9 @@ def plan_cmd(
         emit_json(payload)
         return
     for p in payloads:
-        _print(p)
+        _print(p, lang)
     if out is not None:
-        console.print(f"written: {out}")
+        console.print(pick(lang, f"已写入 {out}", f"written: {out}"))
 
 
 def _write(results, diag, out: Path) -> None:
@@ -125,9 +127,18 @@ def _write(results, diag, out: Path) -> None:
         pyogrio.write_dataframe(summary, out, layer="plan_k", driver="GPKG")
 
 
-def _print(p: dict) -> None:
-    table = Table(title=f"new substations k = {p['k']} ({p['method']}, {p['status']})")
-    for col in ("site", "lon", "lat", "served kW", "parcels"):
+def _print(p: dict, lang: str = "zh") -> None:
+    """The plan of one k as tables, in one language."""
+    t = {
+        "title": pick(lang, "新建变电站 k = {k}（{m}，{s}）", "new substations k = {k} ({m}, {s})"),
+        "cols": pick(lang, "站址|经度|纬度|供电 kW|地块", "site|lon|lat|served kW|parcels"),
+        "counts": pick(lang, "接电条件 前 → 后", "readiness before → after"),
+        "before": pick(lang, "规划前", "before"),
+        "after": pick(lang, "规划后", "after"),
+        "note": pick(lang, "说明", "note"),
+    }
+    table = Table(title=t["title"].format(k=p["k"], m=p["method"], s=p["status"]))
+    for col in t["cols"].split("|"):
         table.add_column(col, justify="right")
     for s in p["sites"]:
         table.add_row(
@@ -138,20 +149,28 @@ def _print(p: dict) -> None:
             str(s["served_parcels"]),
         )
     console.print(table)
-    counts = Table(title="readiness before → after")
+    counts = Table(title=t["counts"])
     for c in ("", *CLASSES):
         counts.add_column(c, justify="right")
-    counts.add_row("before", *(str(p["before"][c]) for c in "ABCD"))
-    counts.add_row("after", *(str(p["after"][c]) for c in "ABCD"))
+    counts.add_row(t["before"], *(str(p["before"][c]) for c in CLASSES))
+    counts.add_row(t["after"], *(str(p["after"][c]) for c in CLASSES))
     console.print(counts)
     gap = p["greedy_gap"]
-    console.print(
-        f"demand {p['demand']['parcels']} class-D parcels, {p['demand']['kw']:.0f} kW; "
-        f"served {p['served_kw']:.0f} kW"
-        + ("" if gap is None else f"; greedy heuristic gap {100 * gap:.2f} %")
-    )
+    demand, served = p["demand"], p["served_kw"]
+    if lang == "en":
+        line = (
+            f"demand {demand['parcels']} class-D parcels, {demand['kw']:.0f} kW; "
+            f"served {served:.0f} kW"
+            + ("" if gap is None else f"; greedy heuristic gap {100 * gap:.2f} %")
+        )
+    else:
+        line = (
+            f"需求：D 类地块 {demand['parcels']} 个，{demand['kw']:.0f} kW；已供 {served:.0f} kW"
+            + ("" if gap is None else f"；贪心解差距 {100 * gap:.2f} %")
+        )
+    console.print(line)
     for note in p["notes"]:
-        console.print(f"note: {note}")
+        console.print(f"{t['note']}: {note}", markup=False)
 
 
 @app.command("diagnose")

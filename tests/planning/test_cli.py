@@ -98,3 +98,22 @@ def test_diagnose_json(small_path, tmp_path):
     payload = json.loads(res.stdout)
     assert set(payload["counts"]) == {"supply_radius", "heavy_loading", "outage_over_target"}
     assert (tmp_path / "d.gpkg").exists()
+
+
+def test_plan_tables_use_one_language_per_run(demo_map_path, tmp_path):
+    """Issue 16, item 11: the CLI tables speak the run's language (default Chinese)."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from onemap.cli import app
+
+    shutil.copy(demo_map_path, tmp_path / "demo.gpkg")
+    runner = CliRunner()
+    zh = runner.invoke(app, ["plan", str(tmp_path / "demo.gpkg"), "-k", "1"])
+    en = runner.invoke(app, ["plan", str(tmp_path / "demo.gpkg"), "-k", "1", "--lang", "en"])
+    assert zh.exit_code == 0 and en.exit_code == 0
+    assert "规划前" in zh.output and "before" not in zh.output
+    assert "before" in en.output and "规划前" not in en.output
+    bad = runner.invoke(app, ["plan", str(tmp_path / "demo.gpkg"), "-k", "1", "--lang", "fr"])
+    assert bad.exit_code == 2
