@@ -19,6 +19,7 @@ from onemap.errors import OnemapInputError
 
 __all__ = [
     "CLASSES",
+    "CLASS_COLORS",
     "CLASS_LABELS",
     "DEFAULT_LANG",
     "LANGS",
@@ -34,6 +35,10 @@ DEFAULT_LANG: Lang = "zh"
 
 # Readiness classes (DESIGN §4): at the door, filing works, permit works, grid gap.
 CLASSES: tuple[str, ...] = ("A", "B", "C", "D")
+# Colours of the classes on every map, page and QGIS style: ColorBrewer RdYlBu (4 classes), a
+# palette that stays distinct for colour-blind readers (tests/test_palette.py checks it under
+# simulated deuteranopia, protanopia and tritanopia). A good (blue) … D grid gap (red).
+CLASS_COLORS: dict[str, str] = {"A": "#2c7bb6", "B": "#abd9e9", "C": "#fdae61", "D": "#d7191c"}
 CLASS_LABELS: dict[str, dict[str, str]] = {
     "zh": {"A": "开门接电", "B": "备案施工", "C": "许可施工", "D": "电网缺口"},
     "en": {"A": "connect at the door", "B": "filing works", "C": "permit works", "D": "grid gap"},

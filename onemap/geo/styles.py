@@ -16,9 +16,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from onemap.lang import CLASS_COLORS
+
 __all__ = ["READINESS_COLORS", "STATUS_COLORS", "qml_for", "write_styles"]
 
-READINESS_COLORS = {"A": "#1a9850", "B": "#91cf60", "C": "#fc8d59", "D": "#d73027"}
+READINESS_COLORS = CLASS_COLORS  # one palette (onemap.lang)
 READINESS_LABELS = {"A": "A 门口接电", "B": "B 备案施工", "C": "C 需许可", "D": "D 电网缺口"}
 STATUS_COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "unknown": "#9e9e9e"}
 STATUS_LABELS = {"green": "充裕", "amber": "紧张", "red": "不足", "unknown": "未知"}

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from onemap.geo.layers import landuse_codes, landuse_info
-from onemap.lang import CLASSES
+from onemap.lang import CLASS_COLORS, CLASSES
 from web.i18n import LANGS, Lang, Translator
 from web.maps import BboxLayer, OfflineMarkerCluster, render_parts
 from web.state import AppState
@@ -62,7 +62,7 @@ NAV: list[NavItem] = [
 ]
 
 # Readiness colours; the same in onemap.js and onemap.css.
-READINESS_COLORS = {"A": "#1a9850", "B": "#91cf60", "C": "#fc8d59", "D": "#d73027"}
+READINESS_COLORS = CLASS_COLORS  # one palette (onemap.lang)
 
 # Network layers on the one map: name -> (legend shape, colour); colours match onemap.js.
 NETWORK_LEGEND = {

@@ -19,7 +19,7 @@
     sidewalk: "#2e7d32", bike_lane: "#9e9d24", motor_lane: "#c62828", green_belt: "#00897b",
     duct: "#6a1b9a", crossing: "#ef6c00", access: "#546e7a", off_corridor: "#000000",
   };
-  const READINESS_COLOR = { A: "#1a9850", B: "#91cf60", C: "#fc8d59", D: "#d73027" };
+  const READINESS_COLOR = { A: "#2c7bb6", B: "#abd9e9", C: "#fdae61", D: "#d7191c" };  // = onemap.lang.CLASS_COLORS
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
