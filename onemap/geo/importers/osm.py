@@ -363,7 +363,13 @@ def build_power(
             dtype=float,
         )
         bad = np.array([bool(v) for v in volt_lists], dtype=bool) & np.isnan(fv)
-        for i in np.flatnonzero(bad):
+        # low-voltage mains and cables (all voltages at or below lv_max_kv) are LV lines
+        lv = bad & np.array(
+            [bool(v) and max(v) <= params["lv_max_kv"] for v in volt_lists], dtype=bool
+        )
+        if lv.any():
+            out["lines"] = _lv_lines(fl[lv], [volt_lists[i] for i in np.flatnonzero(lv)])
+        for i in np.flatnonzero(bad & ~lv):
             v, kind = volt_lists[i], fl["power"].iloc[i]
             report.skip(
                 f"power={kind} at {'/'.join(f'{x:g}' for x in v)} kV is not a 10/20 kV feeder"
@@ -388,6 +394,25 @@ def build_power(
                 f"{int(np.isnan(fv).sum())} feeders without a voltage tag keep voltage_kv unknown"
             )
     return out
+
+
+def _lv_lines(ways: gpd.GeoDataFrame, volts: list[list[float]]) -> gpd.GeoDataFrame:
+    """The ``lines`` layer rows of OSM low-voltage power lines and cables (their own voltage,
+    kind as ``type``; the LV network they belong to is not in OSM: ``transformer_id`` "")."""
+    metric = ways.to_crs(metric_crs_for_bounds(tuple(ways.total_bounds)))
+    return gpd.GeoDataFrame(
+        {
+            "line_id": ("osm-" + ways["osm"]).to_numpy(),
+            "voltage_kv": [max(v) for v in volts],
+            "transformer_id": "",
+            "type": ways["power"].to_numpy(),
+            "length_m": shapely.length(metric.geometry.values),
+            "status": "existing",
+            "name": _col(ways, "name").fillna("").to_numpy(),
+        },
+        geometry=ways.geometry.values,
+        crs=STORAGE_CRS,
+    )
 
 
 # --------------------------------------------------------------------------- entry points

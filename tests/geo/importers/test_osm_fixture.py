@@ -186,7 +186,8 @@ def test_power(imported):
     )
     assert (feeders["substation_id"] == "").all()
     assert report.skipped["power=line at 110 kV is not a 10/20 kV feeder"] == 1
-    assert report.skipped["power=line at 0.4 kV is not a 10/20 kV feeder"] == 1
+    assert "power=line at 0.4 kV is not a 10/20 kV feeder" not in report.skipped
+    assert layers["lines"]["voltage_kv"].tolist() == [0.4]  # the LV line, in the lines layer
     assert report.skipped["power=transformer at 110 kV belongs to a HV substation"] == 1
     assert report.skipped["power=tower is not a distribution asset"] == 1
 

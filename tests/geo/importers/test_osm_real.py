@@ -81,7 +81,11 @@ def test_helsinki_cycleways_and_power(shared_data):
     assert report.matching["bike_sides_mapped"] > 30
     assert set(layers["assets"]["kind"]) == {"branch_box"}  # power=box and cabinets
     assert len(layers["substations"]) == 1
-    assert report.skipped["power=minor_line at 0.6 kV is not a 10/20 kV feeder"] == 1
+    # the 0.6 kV minor line is an LV line of the lines layer (issue 17), not a skipped feeder
+    assert "power=minor_line at 0.6 kV is not a 10/20 kV feeder" not in report.skipped
+    lines = layers["lines"]
+    assert len(lines) == 1 and lines["voltage_kv"].iloc[0] == 0.6
+    assert lines["type"].iloc[0] == "minor_line" and lines["length_m"].iloc[0] > 0
 
 
 def test_bbox_keeps_only_features_inside(shared_data):
