@@ -241,7 +241,16 @@
       let text = fmt(t["check.workdays"], { n: v.approval_workdays });
       const d = v.approval_deadline;
       if (d && d.date) text += ` → ${d.date}${d.provisional ? " " + t["check.provisional"] : ""}`;
+      if (d && d.date_assumed) text += ` (${t["check.date_assumed"]})`;
       row(table, t["check.deadline"], text);
+    }
+    if (v.basis) {
+      // what the verdict rests on, in plain words (issue 14): surveyed, tagged or guessed strips
+      const share = (v.assumptions || []).reduce((a, x) => a + (x.share || 0), 0);
+      const words = fmt(t[`check.basis_${v.basis}`] || v.basis, { share: `${Math.round(share * 100)}%` });
+      const roads = (v.assumptions || []).map((x) => x.road_name || x.road_id).filter(Boolean);
+      const tail = roads.length ? ` — ${[...new Set(roads)].join(", ")}` : "";
+      row(table, t["check.basis"], words + tail);
     }
     box.appendChild(table);
     if (v.segments && v.segments.length) {
@@ -257,7 +266,7 @@
         const swatch = el("td", {}, t[`corridor.${s.corridor}`] || s.corridor);
         swatch.style.borderLeft = `6px solid ${CORRIDOR_COLOR[s.corridor] || "#999"}`;
         tr.appendChild(swatch);
-        tr.appendChild(el("td", {}, s.road_id ?? "—"));
+        tr.appendChild(el("td", {}, s.road_name ? `${s.road_name} (${s.road_id})` : (s.road_id ?? "—")));
         tr.appendChild(el("td", {}, num(s.length_m, 1)));
         tr.appendChild(el("td", {}, num(s.occupied_width_m, 2)));
         tr.appendChild(el("td", {}, num(s.remaining_bike_m, 2)));
