@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 __all__ = [
+    "A_PER_KA",
     "KVA_PER_MVA",
     "KV_TOLERANCE",
     "KW_M2_TO_MW_KM2",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 KVA_PER_MVA = 1000.0
+A_PER_KA = 1000.0
 KW_PER_MW = 1000.0
 W_PER_KW = 1000.0
 M_PER_KM = 1000.0

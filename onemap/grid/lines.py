@@ -36,6 +36,7 @@ import shapely
 
 from onemap.geo.mapfile import OneMap
 from onemap.rules import Rules, resolve_rules
+from onemap.units import A_PER_KA, KW_PER_MW, M_PER_KM
 
 __all__ = ["LvNetwork", "line_table", "lv_main_points", "lv_networks", "std_line_types"]
 
@@ -123,7 +124,7 @@ def _line_table(onemap: OneMap, rules: Rules) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         from_cap = cap / (math.sqrt(3) * out["voltage_kv"].to_numpy())
     rated = np.where(np.isnan(rated), from_cap, rated)
-    rated = np.where(np.isnan(rated), from_type("max_i_ka", np.nan) * 1000, rated)
+    rated = np.where(np.isnan(rated), from_type("max_i_ka", np.nan) * A_PER_KA, rated)
     out["rated"] = rated
     out["geometry"] = lines.geometry.to_numpy() if len(lines) else np.zeros(0, object)
     return out
@@ -159,8 +160,8 @@ def _lv_networks(table: pd.DataFrame, rules: Rules) -> dict[str, LvNetwork]:
 
 
 def _network(tid: str, lines: pd.DataFrame, rules: Rules) -> LvNetwork:
-    r = lines["r_km"].to_numpy() * lines["length"].to_numpy() / 1000
-    x = lines["x_km"].to_numpy() * lines["length"].to_numpy() / 1000
+    r = lines["r_km"].to_numpy() * lines["length"].to_numpy() / M_PER_KM
+    x = lines["x_km"].to_numpy() * lines["length"].to_numpy() / M_PER_KM
     has_ids = (lines["from_id"] != "") & (lines["to_id"] != "")
     graph = nx.Graph()
     for k, (f, t) in enumerate(zip(lines["from_id"], lines["to_id"], strict=True)):
@@ -247,14 +248,14 @@ def _samples(net: LvNetwork, tx: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(geom_len[which] > 0, along / geom_len[which], 0.5)
     up_is_from = mains["up_is_from"].to_numpy()[which]
-    from_up = np.where(up_is_from, frac, 1 - frac) * mains["length"].to_numpy()[which] / 1000
+    from_up = np.where(up_is_from, frac, 1 - frac) * mains["length"].to_numpy()[which] / M_PER_KM
     r = mains["up_r"].to_numpy()[which] + mains["r_km"].to_numpy()[which] * from_up
     x = mains["up_x"].to_numpy()[which] + mains["x_km"].to_numpy()[which] * from_up
     kv = mains["voltage_kv"].to_numpy()[which]
     pf = rules.connection.power_factor
     tan_phi = math.tan(math.acos(pf))
     with np.errstate(invalid="ignore", divide="ignore"):
-        volt_kw = lm.voltage_deviation * kv**2 / (r + x * tan_phi) * 1000
+        volt_kw = lm.voltage_deviation * kv**2 / (r + x * tan_phi) * KW_PER_MW
     line_kw = math.sqrt(3) * kv * mains["rated"].to_numpy()[which] * pf
     tx_kw = float(row["lv_headroom_kw"])
     headroom = np.minimum(np.minimum(line_kw, volt_kw), tx_kw)  # NaN stays NaN: unknown

@@ -27,6 +27,7 @@ import pandas as pd
 from onemap.geo.mapfile import OneMap
 from onemap.grid.lines import LvNetwork, lv_networks
 from onemap.rules import Rules, resolve_rules
+from onemap.units import A_PER_KA, KVA_PER_MVA, KW_PER_MW, M_PER_KM
 
 __all__ = ["LayerNet", "PowerFlowCheck", "build_net", "check_connection"]
 
@@ -83,7 +84,7 @@ def build_net(onemap: OneMap, network: LvNetwork, rules: Rules | None = None) ->
     lines = network.lines
     lv_kv = float(lines["voltage_kv"].iloc[0])
     hv_kv = float(tx["voltage_kv"])
-    sn_mva = float(tx["capacity_kva"]) / 1000
+    sn_mva = float(tx["capacity_kva"]) / KVA_PER_MVA
     net = pp.create_empty_network()
     mv = pp.create_bus(net, vn_kv=hv_kv, name=f"{network.transformer_id}:mv")
     pp.create_ext_grid(net, mv, vm_pu=pf_rules.source_vm_pu)
@@ -111,11 +112,11 @@ def build_net(onemap: OneMap, network: LvNetwork, rules: Rules | None = None) ->
         net,
         [bus_of[f] for f in lines["from_id"]],
         [bus_of[t] for t in lines["to_id"]],
-        length_km=(lines["length"].to_numpy(dtype=float) / 1000).tolist(),
+        length_km=(lines["length"].to_numpy(dtype=float) / M_PER_KM).tolist(),
         std_type=lines["type"].tolist(),
         name=lines["line_id"].tolist(),
     )
-    net.line.loc[idx, "max_i_ka"] = lines["rated"].to_numpy(dtype=float) / 1000
+    net.line.loc[idx, "max_i_ka"] = lines["rated"].to_numpy(dtype=float) / A_PER_KA
     line_of = dict(zip(lines["line_id"], (int(i) for i in idx), strict=True))
     _existing_load(net, lines, bus_of, network.transformer_id, tx, rules)
     return LayerNet(net, bus_of, line_of, int(trafo))
@@ -135,7 +136,7 @@ def _existing_load(net, lines, bus_of, tid, tx, rules) -> None:
     ]
     pf = rules.connection.power_factor
     q_share = math.tan(math.acos(pf))
-    each = peak / 1000 / len(leaves)
+    each = peak / KVA_PER_MVA / len(leaves)
     pp.create_loads(
         net, [bus_of[b] for b in leaves], p_mw=each * pf, q_mvar=each * pf * q_share, name="peak"
     )
@@ -180,7 +181,9 @@ def check_connection(
     if line_id is not None and line_id in base.line_of:
         at = _split(net, base, onemap, transformer_id, line_id, offset_m, rules)
     pf = rules.connection.power_factor
-    pp.create_load(net, at, p_mw=kw / 1000, q_mvar=kw / 1000 * math.tan(math.acos(pf)), name="new")
+    pp.create_load(
+        net, at, p_mw=kw / KW_PER_MW, q_mvar=kw / KW_PER_MW * math.tan(math.acos(pf)), name="new"
+    )
     pp.runpp(net, numba=False)
     return _verdict(net, base.trafo, transformer_id, rules)
 

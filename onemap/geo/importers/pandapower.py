@@ -52,7 +52,7 @@ from onemap.geo.crs import STORAGE_CRS, looks_geographic
 from onemap.geo.importers.osm_read import load_table
 from onemap.geo.importers.report import ImportReport, write_layers
 from onemap.geo.schema import LAYERS
-from onemap.units import KVA_PER_MVA
+from onemap.units import A_PER_KA, KVA_PER_MVA, KW_PER_MW, M_PER_KM
 
 BUILTINS = ("mv_oberrhein", "lv_schutterwald", "kerber_landnetz_freileitung_1")
 
@@ -349,7 +349,7 @@ def _lines_layer(net, line_geoms, lv_trafo, comp_of, line_comp, feeder_of_comp, 
     mvlv = mvlv[mvlv["vn_lv_kv"] <= 1.0]
     bus_ids = _bus_ids(net, mvlv)
     kv = line["from_bus"].map(net.bus["vn_kv"]).to_numpy(dtype=float)
-    rated = (line["max_i_ka"] * 1000 * line["parallel"] * line["df"]).to_numpy(dtype=float)
+    rated = (line["max_i_ka"] * A_PER_KA * line["parallel"] * line["df"]).to_numpy(dtype=float)
     live = (line["in_service"] & ~line.index.isin(open_lines)).to_numpy()
     tr = line["from_bus"].map(lv_trafo).fillna(line["to_bus"].map(lv_trafo))
     tr_id = np.where(tr.notna() & live, "pp-trafo-" + tr.fillna(-1).astype(int).astype(str), "")
@@ -373,7 +373,7 @@ def _lines_layer(net, line_geoms, lv_trafo, comp_of, line_comp, feeder_of_comp, 
             "feeder_id": fid,
             "rated_a": rated,
             "capacity_kva": math.sqrt(3) * kv * rated,
-            "length_m": line["length_km"].to_numpy(dtype=float) * 1000,
+            "length_m": line["length_km"].to_numpy(dtype=float) * M_PER_KM,
             "type": std.fillna("").astype(str).to_numpy(),
             "status": "existing",
             "in_service": live.astype(int),
@@ -407,7 +407,7 @@ def _house_parcels(net, kva, load_bus, mvlv, bus_pos, lv_max_kv) -> gpd.GeoDataF
             "parcel_id": [f"pp-load-{i}" for i in load.index],
             "landuse_code": HOUSE_CODE,
             "name": load["name"].fillna("").astype(str).to_numpy(),
-            "planned_load_kw": (load["p_mw"] * scaling * 1000).to_numpy(dtype=float),
+            "planned_load_kw": (load["p_mw"] * scaling * KW_PER_MW).to_numpy(dtype=float),
             "status": "existing",
         },
         geometry=shapely.box(x - dx, y - dy, x + dx, y + dy),
