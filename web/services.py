@@ -21,9 +21,9 @@ from onemap.connection.site_preview import preview
 from onemap.connection.zones import districts, hexagons, zones
 from onemap.geo.layers import landuse_info
 from onemap.geo.mapfile import OneMap
-from onemap.grid.headroom import capacity_csv as _capacity_csv
-from onemap.grid.headroom import capacity_layer as _capacity_layer
-from onemap.grid.headroom import data_date, public_capacity_csv, thresholds_text
+from onemap.grid.capacity import capacity_csv as _capacity_csv
+from onemap.grid.capacity import capacity_layer as _capacity_layer
+from onemap.grid.capacity import data_date, public_capacity_csv, thresholds_text
 from onemap.rules import resolve_rules
 
 # The services of ``/api/v1/health`` (``features``): all of them, always.

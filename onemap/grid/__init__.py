@@ -2,7 +2,8 @@
 forecast (DESIGN §4, §5).
 
 * :mod:`~onemap.grid.headroom` — nameplate − peak − promised per substation, feeder and asset,
-  climbing the topology, ``unknown`` where data is missing; the capacity layer and its CSV;
+  climbing the topology, ``unknown`` where data is missing;
+* :mod:`~onemap.grid.capacity` — the public capacity layer and its downloads;
 * :mod:`~onemap.grid.forecast` — load per parcel by the load-density method (GB/T 50293) and
   supply-area classes.
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from connection.maps import feeder, make_map, rmu, substation, transformer
 
-from onemap.grid.headroom import capacity_csv, capacity_layer, headroom
+from onemap.grid.capacity import capacity_csv, capacity_layer
+from onemap.grid.headroom import headroom
 from onemap.rules import load_rules
 
 RULES = load_rules()
