@@ -53,7 +53,7 @@ def shares(path: Path) -> dict[str, float]:
     if not len(sidewalks):
         return {"ways": 0, "length_m": 0.0}
     model, _ = corridor_model(m)
-    polys = model.polygons
+    polys = model.partitioned()  # who owns the ground where strips overlap
     lines = shapely.union_all(sidewalks.geometry.values)
     total = float(shapely.length(lines))
     out: dict[str, float] = {"ways": len(sidewalks), "length_m": total}

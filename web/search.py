@@ -182,8 +182,10 @@ def corridors_geojson(onemap: OneMap, bbox: tuple[float, float, float, float]) -
             field="bbox",
         )
 
+    model = corridor_model(onemap)[0]
+
     def build() -> gpd.GeoDataFrame:
-        strips = corridor_model(onemap)[0].polygons
+        strips = model.polygons
         roads = onemap["roads"]
         names = {}
         if "name" in roads.columns:
@@ -200,13 +202,15 @@ def corridors_geojson(onemap: OneMap, bbox: tuple[float, float, float, float]) -
     rows = gdf.sindex.query(shapely.box(w, s, e, n), predicate="intersects")
     matched = len(rows)
     rows = np.sort(rows)[:CORRIDOR_MAX_FEATURES]
+    # The strips overlap as built; the page draws who owns the ground (the partition).
+    owned = model.partitioned(rows).geometry.to_crs(STORAGE_CRS)
     feats = []
-    for k in rows.tolist():
+    for k in owned.index.tolist():
         r = gdf.iloc[k]
         feats.append(
             {
                 "type": "Feature",
-                "geometry": mapping(r.geometry),
+                "geometry": mapping(owned.loc[k]),
                 "properties": {
                     "kind": str(r["corridor"]),
                     "road_id": None if pd.isna(r["road_id"]) else str(r["road_id"]),

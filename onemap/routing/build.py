@@ -23,7 +23,7 @@ from onemap.geo.crs import lonlat_to_metric
 from onemap.routing import store
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
 from onemap.routing.graph import MERGE_M, SUITABLE, CorridorGraph, _project
-from onemap.routing.overlay import CODE, Overlay, access_prefix, cut_segments
+from onemap.routing.overlay import CODE, Overlay, access_prefix, cut_segments, merge_runs
 from onemap.rules import Rules, resolve_rules
 
 GRAPH_LAYERS = ("roads", "ducts", "landuse", "assets")
@@ -119,6 +119,7 @@ class _Builder:
         seg, t = overlay.cuts(a, b)
         pa, pb, parent = cut_segments(a, b, seg, t)
         poly = overlay.classify((pa + pb) / 2.0, None if level is None else level[parent])
+        pa, pb, parent, poly = merge_runs(pa, pb, parent, poly)
         first = np.r_[True, parent[1:] != parent[:-1]]
         last = np.r_[parent[1:] != parent[:-1], True]
         start = np.empty(len(parent), dtype=np.int64)

@@ -12,13 +12,14 @@ At junctions:
 * the junction area (degree ≥ 3) is carriageway: the convex hull of the motor strips near the node;
 * where strips of different pieces overlap, the higher-ranked one keeps the area
   (junction > motor lane > bike lane > sidewalk > green belt; equal ranks: the earlier piece),
-  so one road's carriageway is never counted as another's sidewalk and the polygons partition
-  the corridor area without overlap.
+  so one road's carriageway is never counted as another's sidewalk. The polygons are kept as
+  built, overlapping; the overlay's classifier applies the rank point by point, and
+  :meth:`CorridorModel.partitioned` cuts the overlap-free partition for drawing (issue 18:
+  cutting every polygon by its neighbours was half of a district's cold build).
 
 The same pass yields the *graph lines*: the centre line of every strip (``offset_curve``), the
 corner arcs, crossings of the carriageway (at junctions and mid-block) and duct connectors.
-Everything is vectorised over pieces with shapely 2; only the subtraction of overlaps iterates,
-over the largest number of overlapping neighbours, not over polygons.
+Everything is vectorised over pieces with shapely 2.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from onemap.routing.sections import (
     _bands,
     _frame,
     _green_space,
-    _partition,
+    partition,
     _per_side,
     _side_widths,
     _single_strips,
@@ -71,6 +72,15 @@ class CorridorModel:
     ducts: np.ndarray  # duct lines
     line_level: np.ndarray | None = None  # level of each of ``lines`` (None: all 0)
     crossing_level: np.ndarray | None = None  # level of each crossing
+
+    def partitioned(self, rows: np.ndarray | None = None) -> gpd.GeoDataFrame:
+        """The polygons (or the given ``rows`` of them) cut to the overlap-free partition the
+        classifier's rank decides: each strip less the higher-ranked strips over it."""
+        rows = np.arange(len(self.polygons)) if rows is None else np.asarray(rows, np.int64)
+        out = self.polygons.iloc[rows].copy()
+        geoms = partition(self.polygons, rows)
+        out["geometry"] = geoms
+        return out[~shapely.is_empty(geoms) & (shapely.area(geoms) > EPS)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,13 +431,12 @@ def build_corridors(
     above = on_structure & (frame["level"].to_numpy() != 0)
     frame.loc[above, "rank"] = RANK["structure"]
     frame = frame[~shapely.is_empty(frame["geometry"].to_numpy())].reset_index(drop=True)
-    frame = _partition(frame)
-    # Green space takes no part in the partition (large parks would be cut by every strip):
-    # where it overlaps a strip the overlay's rank decides (strips of a road win, paths lose).
+    # Where green space overlaps a strip the overlay's rank decides (strips of a road win,
+    # paths lose).
     greens = _green_space(green)
     if len(greens):
         frame = pd.concat([frame, greens], ignore_index=True)
-    # keep the polygonal part of every result; drop what subtraction left empty
+    # keep the polygonal part of every polygon; drop the empty ones
     geoms = polygonal(shapely.make_valid(frame["geometry"].to_numpy()))
     keep = ~shapely.is_empty(geoms) & (shapely.area(geoms) > EPS)
     frame = frame[keep].reset_index(drop=True)

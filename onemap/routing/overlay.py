@@ -38,6 +38,7 @@ OFF = CODE["off_corridor"]
 ACCESS_PASSES = (CODE["off_corridor"], CODE["green_belt"], CODE["green_space"])
 DUCT_RANK = 60  # above every strip (corridors.RANK)
 SIDES = ("left", "right", "both", "junction", "")
+INVERT_AT = 2048  # points from which classify queries polygons against the points (speed only)
 SIDE_CODE = {name: i for i, name in enumerate(SIDES)}
 
 
@@ -176,6 +177,19 @@ class Overlay:
         t = np.concatenate([t_cross[proper], t_p[~proper], t_q[~proper]])
         return seg, t
 
+    def _containing(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point, polygon) pairs where a polygon intersects a point, sorted by point.
+
+        Many points (a graph's pieces) are queried the other way round: each polygon once,
+        prepared, against a tree of the points — a long strip's bounding box holds many
+        points, and a prepared polygon answers them far faster than one test per pair.
+        """
+        if len(pts) < INVERT_AT:
+            return self.tree.query(pts, predicate="intersects")
+        poly_j, pt_i = STRtree(pts).query(self.geoms, predicate="intersects")
+        order = np.argsort(pt_i, kind="stable")
+        return pt_i[order], poly_j[order]
+
     def classify(self, points: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
         """Polygon index containing each point (highest rank first), or -1 when off corridor.
 
@@ -185,7 +199,7 @@ class Overlay:
         """
         pts = shapely.points(points)
         out = np.full(len(pts), -1, dtype=np.int64)
-        pt_i, poly_j = self.tree.query(pts, predicate="intersects")
+        pt_i, poly_j = self._containing(pts)
         if level is not None and self.level is not None and len(pt_i):
             same = self.level[poly_j] == np.asarray(level)[pt_i]
             pt_i, poly_j = pt_i[same], poly_j[same]
@@ -217,6 +231,7 @@ class Overlay:
         mid = (pa + pb) / 2.0
         drawn = level is None
         poly = self._classify_drawn(mid) if drawn else self.classify(mid, level[parent])
+        pa, pb, parent, poly = merge_runs(pa, pb, parent, poly)
         return Pieces.from_polys(self, pa, pb, parent, poly)
 
     def _classify_drawn(self, mid: np.ndarray) -> np.ndarray:
@@ -227,7 +242,7 @@ class Overlay:
         the bridge stays on the deck."""
         if self.level is None or len(np.unique(self.level)) < 2 or not len(mid):
             return self.classify(mid)
-        pt_i, poly_j = self.tree.query(shapely.points(mid), predicate="intersects")
+        pt_i, poly_j = self._containing(shapely.points(mid))
         big = np.iinfo(np.int64).max
         lo = np.full(len(mid), big)
         hi = np.full(len(mid), -big)
@@ -332,6 +347,27 @@ def access_prefix(corridor: np.ndarray, parent: np.ndarray) -> np.ndarray:
     start = np.r_[True, parent[1:] != parent[:-1]]
     before_group = np.maximum.accumulate(np.where(start, seen - blocked, 0))
     return (seen - before_group) == 0
+
+
+def merge_runs(
+    pa: np.ndarray, pb: np.ndarray, parent: np.ndarray, poly: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Join consecutive pieces of one segment that took the same polygon.
+
+    The overlay's polygons overlap (the rank decides, see :meth:`Overlay.classify`), so a
+    segment is also cut where it crosses a boundary hidden under a higher-ranked polygon; the
+    pieces either side of such a cut take the same polygon and become one again here. The
+    result is the pieces of the overlap-free partition: a cut remains only where the class
+    changes.
+    """
+    if len(parent) < 2:
+        return pa, pb, parent, poly
+    joined = (parent[1:] == parent[:-1]) & (poly[1:] == poly[:-1])
+    if not joined.any():
+        return pa, pb, parent, poly
+    start = np.r_[True, ~joined]  # pieces that begin a run
+    end = np.r_[~joined, True]  # pieces that end one
+    return pa[start], pb[end], parent[start], poly[start]
 
 
 def cut_segments(

@@ -274,32 +274,38 @@ def _per_side(pieces, column: str, idx: np.ndarray, side: np.ndarray) -> np.ndar
     return np.where(side == "left", left, right)
 
 
-def _partition(frame: pd.DataFrame) -> pd.DataFrame:
-    """Subtract from each polygon the overlapping higher-ranked polygons of other pieces."""
+def partition(frame: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+    """Each polygon less the overlapping higher-ranked polygons of other pieces on its level.
+
+    This is what :meth:`~onemap.routing.overlay.Overlay.classify` decides point by point on the
+    overlapping strips (highest rank, then the earlier polygon); drawn as polygons it shows a
+    person which strip owns the ground. Green space takes no part (a park would be cut by
+    every strip). ``rows``: only these polygons (a map page's view); returns their geometry.
+    """
     geoms = frame["geometry"].to_numpy()
     rank = frame["rank"].to_numpy()
     piece = frame["piece"].to_numpy()
     level = frame["level"].to_numpy()
-    i, j = STRtree(geoms).query(geoms, predicate="intersects")
+    rows = np.arange(len(frame)) if rows is None else np.asarray(rows, dtype=np.int64)
+    green = (frame["corridor"] == "green_space").to_numpy()
+    out = geoms[rows].copy()
+    k, j = STRtree(geoms).query(geoms[rows], predicate="intersects")
+    i = rows[k]
     outranks = (rank[j] > rank[i]) | ((rank[j] == rank[i]) & (j < i))
-    # strips of different levels (a bridge and the road below) do not cut each other
-    keep = (piece[i] != piece[j]) & outranks & (level[i] == level[j])
-    i, j = i[keep], j[keep]
-    if len(i) == 0:
-        return frame
-    order = np.lexsort((j, i))
-    i, j = i[order], j[order]
-    first = np.r_[True, i[1:] != i[:-1]]
+    keep = (piece[i] != piece[j]) & outranks & (level[i] == level[j]) & ~green[i] & ~green[j]
+    k, j = k[keep], j[keep]
+    if len(k) == 0:
+        return out
+    order = np.lexsort((j, k))
+    k, j = k[order], j[order]
+    first = np.r_[True, k[1:] != k[:-1]]
     group_start = np.flatnonzero(first)
-    k = np.arange(len(i)) - np.repeat(group_start, np.diff(np.r_[group_start, len(i)]))
-    out = geoms.copy()
-    # Iterate over the k-th cutter of every polygon at once (k ≤ the most neighbours of any).
-    for step in range(int(k.max()) + 1):
-        sel = k == step
-        out[i[sel]] = shapely.difference(out[i[sel]], geoms[j[sel]])
-    frame = frame.copy()
-    frame["geometry"] = out
-    return frame
+    step_of = np.arange(len(k)) - np.repeat(group_start, np.diff(np.r_[group_start, len(k)]))
+    # Iterate over the n-th cutter of every polygon at once (n ≤ the most neighbours of any).
+    for step in range(int(step_of.max()) + 1):
+        sel = step_of == step
+        out[k[sel]] = shapely.difference(out[k[sel]], geoms[j[sel]])
+    return polygonal(shapely.make_valid(out))
 
 
 def polygonal(geoms: np.ndarray) -> np.ndarray:

@@ -55,15 +55,42 @@ def classify(m, x, y):
 
 def test_corridor_polygons_partition_the_roads(town):
     model, _ = corridor_model(town)
-    p = model.polygons
+    p = model.partitioned()
     geoms = np.asarray(p.geometry.values)
     assert shapely.is_valid(geoms).all()
     assert set(p["corridor"]) == {"sidewalk", "bike_lane", "motor_lane", "green_belt"}
     assert {"road_id", "corridor", "side", "width_m"} <= set(p.columns)
-    i, j = model.tree.query(geoms, predicate="overlaps")
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="overlaps")
     overlap = shapely.area(shapely.intersection(geoms[i], geoms[j]))
     assert overlap.max(initial=0.0) < 1e-6
     assert shapely.area(geoms).sum() == pytest.approx(shapely.union_all(geoms).area, rel=1e-9)
+    # the partition covers exactly the ground the overlapping strips cover
+    raw = np.asarray(model.polygons.geometry.values)
+    assert shapely.union_all(raw).area == pytest.approx(shapely.union_all(geoms).area, rel=1e-9)
+
+
+def test_classifier_on_overlapping_strips_is_the_partition(town):
+    """The overlay keeps the strips overlapping and decides by rank point by point; that must
+    be the partition's answer: the point lies in the partitioned polygon it is classified to."""
+    model, ov = corridor_model(town)
+    part = model.partitioned()
+    tree = shapely.STRtree(np.asarray(part.geometry.values))
+    rng = np.random.default_rng(7)
+    # points in the bounding boxes of the strips, so junctions (where strips overlap) are hit
+    box = shapely.bounds(np.asarray(model.polygons.geometry.values))
+    pick = rng.integers(0, len(box), 20000)
+    pts = rng.uniform(box[pick, :2], box[pick, 2:])
+    poly = ov.classify(pts)
+    inside, which = tree.query(shapely.points(pts), predicate="within")
+    owner = np.full(len(pts), -1)
+    owner[inside] = part.index.to_numpy()[which]
+    strictly = np.zeros(len(pts), bool)
+    strictly[inside] = True
+    # every point strictly inside one partitioned polygon is classified to that polygon (the
+    # overlay's duct polygons, appended after the strips, rank above them all)
+    strictly &= poly < len(model.polygons)
+    assert strictly.sum() > 10000
+    assert (poly[strictly] == owner[strictly]).all()
 
 
 def test_junction_is_carriageway(town):
