@@ -23,6 +23,7 @@ from onemap.geo.crs import lonlat_to_metric
 from onemap.routing import store
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
 from onemap.routing.graph import MERGE_M, SUITABLE, CorridorGraph, _project
+from onemap.routing.noding import node_segments
 from onemap.routing.overlay import CODE, Overlay, access_prefix, cut_segments, merge_runs
 from onemap.rules import Rules, resolve_rules
 
@@ -205,20 +206,23 @@ def _base_edges(model: CorridorModel, overlay: Overlay) -> _Builder:
     lines, levels = lines[ok], levels[ok]
     # Lines are noded with the lines of their own level only: a bridge meets the road below
     # nowhere but where the data joins them (a shared end point merges into one node).
+    coords, idx = shapely.get_coordinates(lines, return_index=True)
+    same = (idx[1:] == idx[:-1]) & np.any(coords[1:] != coords[:-1], axis=1)
     seg_a, seg_b, seg_level = [], [], []
     for lv in np.unique(levels):
-        on = lines[levels == lv]
-        noded = shapely.get_parts(shapely.node(shapely.multilinestrings(on)))
-        coords, idx = shapely.get_coordinates(noded, return_index=True)
-        same = idx[1:] == idx[:-1]
-        seg_a.append(coords[:-1][same])
-        seg_b.append(coords[1:][same])
-        seg_level.append(np.full(int(same.sum()), lv, np.int64))
+        on = same & (levels[idx[:-1]] == lv)
+        pa, pb, _ = node_segments(coords[:-1][on], coords[1:][on], idx[:-1][on])
+        seg_a.append(pa)
+        seg_b.append(pb)
+        seg_level.append(np.full(len(pa), lv, np.int64))
     a, b = np.concatenate(seg_a), np.concatenate(seg_b)
     level = np.concatenate(seg_level)
     xy, node = _merge_points(np.vstack([a, b]), MERGE_M)
     u, v = node[: len(a)], node[len(a) :]
     keep = u != v
+    # where lines overlap (a crosswalk along a strip line) the shared part is one edge
+    key = pd.DataFrame({"lo": np.minimum(u, v), "hi": np.maximum(u, v), "level": level})
+    keep &= ~key.duplicated().to_numpy()
     u, v, level = u[keep], v[keep], level[keep]
     # which segments were drawn as carriageway crossings (relabelled after classification)
     kind = np.full(len(u), -1, dtype=np.int8)

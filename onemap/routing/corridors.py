@@ -41,11 +41,11 @@ from onemap.routing.sections import (
     _bands,
     _frame,
     _green_space,
-    partition,
     _per_side,
     _side_widths,
     _single_strips,
     _strip_polygons,
+    partition,
     polygonal,
     road_pieces,
 )

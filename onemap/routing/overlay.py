@@ -18,6 +18,7 @@ import shapely
 from shapely import STRtree
 
 from onemap.routing.corridors import EPS, CorridorModel
+from onemap.routing.noding import CHUNK, segment_hits
 
 CORRIDORS = (
     "sidewalk",
@@ -157,25 +158,18 @@ class Overlay:
         """(segment index, parameter t) of every point where segments a→b meet a boundary
         segment: one t for a proper crossing, both ends of the shared part where they overlap."""
         p, q, tree = self._boundary_segments()
-        if not len(p):
+        if not len(p) or not len(a):
             return np.empty(0, dtype=int), np.empty(0)
-        si, ej = tree.query(shapely.linestrings(np.stack([a, b], axis=1)), predicate="intersects")
-        if not len(si):
-            return np.empty(0, dtype=int), np.empty(0)
-        d = b[si] - a[si]
-        e = q[ej] - p[ej]
-        w = p[ej] - a[si]
-        denom = d[:, 0] * e[:, 1] - d[:, 1] * e[:, 0]
-        scale = np.hypot(*d.T) * np.hypot(*e.T)
-        proper = np.abs(denom) > 1e-12 * np.maximum(scale, EPS)
-        t_cross = (w[:, 0] * e[:, 1] - w[:, 1] * e[:, 0]) / np.where(proper, denom, 1.0)
-        dd = np.maximum(np.einsum("ij,ij->i", d, d), EPS * EPS)
-        # collinear overlaps: cut where the boundary segment's ends lie on the segment
-        t_p = np.einsum("ij,ij->i", w, d) / dd
-        t_q = np.einsum("ij,ij->i", q[ej] - a[si], d) / dd
-        seg = np.concatenate([si[proper], si[~proper], si[~proper]])
-        t = np.concatenate([t_cross[proper], t_p[~proper], t_q[~proper]])
-        return seg, t
+        segs = [], []
+        for lo in range(0, len(a), CHUNK):
+            hi = min(lo + CHUNK, len(a))
+            box = shapely.linestrings(np.stack([a[lo:hi], b[lo:hi]], axis=1))
+            # bounding boxes only: the exact test below is vectorised, not one GEOS call a pair
+            si, ej = tree.query(box)
+            seg, t = segment_hits(a[lo:hi], b[lo:hi], p, q, si, ej)
+            segs[0].append(seg + lo)
+            segs[1].append(t)
+        return np.concatenate(segs[0]), np.concatenate(segs[1])
 
     def _containing(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point, polygon) pairs where a polygon intersects a point, sorted by point.

@@ -1,0 +1,113 @@
+"""Noding straight segments with numpy: where segments meet, found from bounding boxes and
+decided by a vectorised exact test, not by one GEOS predicate a pair (issue 18: the corridor
+graph's cold build spent most of its time in ``shapely.node`` and predicate queries).
+
+* :func:`segment_hits` — for candidate pairs, where segment i meets segment j (parameter t
+  along i), crossings and the ends of collinear overlaps;
+* :func:`node_segments` — every segment of a set of lines cut wherever another meets it.
+
+A cross cuts both segments; a T cuts only the stem's bar:
+
+>>> import numpy as np
+>>> a = np.array([[-1.0, 0.0], [0.0, -1.0]]); b = np.array([[1.0, 0.0], [0.0, 1.0]])
+>>> pa, pb, line = node_segments(a, b, np.array([0, 1]))
+>>> len(pa), line.tolist()
+(4, [0, 0, 1, 1])
+>>> a = np.array([[0.0, 0.0], [0.0, -1.0]]); b = np.array([[2.0, 0.0], [0.0, 1.0]])
+>>> len(node_segments(a, b, np.array([0, 1]))[0])
+3
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely import STRtree
+
+from onemap.routing.sections import EPS
+
+__all__ = ["CHUNK", "node_segments", "segment_hits"]
+
+CHUNK = 50_000  # segments per bounding-box query (bounds memory; speed only)
+
+
+def segment_hits(
+    a: np.ndarray, b: np.ndarray, p: np.ndarray, q: np.ndarray, si: np.ndarray, ej: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where segment ``si`` (a→b) meets segment ``ej`` (p→q), for candidate pairs: the
+    segment's index and parameter t — one t for a proper crossing, the two ends of the shared
+    part for collinear segments that overlap; pairs that do not meet give nothing.
+
+    Within ``EPS`` metres counts as meeting (a crossing at a boundary's corner is found from
+    both of the corner's segments; :meth:`Overlay.cuts` keeps one cut per position).
+    """
+    # Cheap first: a boundary segment with both ends strictly on one side of the segment's
+    # line (or the other way round) cannot meet it; most bounding-box candidates end here.
+    ax, ay, bx, by = a[si, 0], a[si, 1], b[si, 0], b[si, 1]
+    px, py, qx, qy = p[ej, 0], p[ej, 1], q[ej, 0], q[ej, 1]
+    dx, dy, ex, ey = bx - ax, by - ay, qx - px, qy - py
+    len_d, len_e = np.hypot(dx, dy), np.hypot(ex, ey)
+    side_p = (dx * (py - ay) - dy * (px - ax)) / np.maximum(len_d, EPS)
+    side_q = (dx * (qy - ay) - dy * (qx - ax)) / np.maximum(len_d, EPS)
+    side_a = (ex * (ay - py) - ey * (ax - px)) / np.maximum(len_e, EPS)
+    side_b = (ex * (by - py) - ey * (bx - px)) / np.maximum(len_e, EPS)
+    apart = ((side_p > EPS) & (side_q > EPS)) | ((side_p < -EPS) & (side_q < -EPS))
+    apart |= ((side_a > EPS) & (side_b > EPS)) | ((side_a < -EPS) & (side_b < -EPS))
+    k = np.flatnonzero(~apart)
+    si, ej = si[k], ej[k]
+    d = b[si] - a[si]
+    e = q[ej] - p[ej]
+    w = p[ej] - a[si]
+    len_d, len_e = len_d[k], len_e[k]
+    denom = d[:, 0] * e[:, 1] - d[:, 1] * e[:, 0]
+    proper = np.abs(denom) > 1e-12 * np.maximum(len_d * len_e, EPS)
+    safe = np.where(proper, denom, 1.0)
+    t = (w[:, 0] * e[:, 1] - w[:, 1] * e[:, 0]) / safe
+    s = (w[:, 0] * d[:, 1] - w[:, 1] * d[:, 0]) / safe
+    tol_t = EPS / np.maximum(len_d, EPS)
+    tol_s = EPS / np.maximum(len_e, EPS)
+    meets = proper & (t >= -tol_t) & (t <= 1 + tol_t) & (s >= -tol_s) & (s <= 1 + tol_s)
+    # parallel: collinear when p lies on the line a→b, and then the shared part's ends count
+    off = np.abs(side_p[k])
+    dd = np.maximum(len_d * len_d, EPS * EPS)
+    t_p = np.einsum("ij,ij->i", w, d) / dd
+    t_q = np.einsum("ij,ij->i", q[ej] - a[si], d) / dd
+    lo, hi = np.minimum(t_p, t_q), np.maximum(t_p, t_q)
+    shared = ~proper & (off <= EPS) & (hi >= -tol_t) & (lo <= 1 + tol_t)
+    seg = np.concatenate([si[meets], si[shared], si[shared]])
+    out = np.concatenate([t[meets], t_p[shared], t_q[shared]])
+    return seg, out
+
+
+def node_segments(
+    a: np.ndarray, b: np.ndarray, line: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut segments ``a[i]→b[i]`` (of line ``line[i]``) wherever another segment meets them.
+
+    Returns the pieces' starts, ends and line. Where two segments cross, each is cut at the
+    crossing (the two computed points agree to rounding; the graph's node merge makes them one
+    node); a segment ending on another's interior cuts that one.
+    """
+    from onemap.routing.overlay import cut_segments  # the one cutter (overlay imports us)
+
+    tree = STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
+    segs, ts = [], []
+    for lo in range(0, len(a), CHUNK):
+        hi = min(lo + CHUNK, len(a))
+        box = shapely.linestrings(np.stack([a[lo:hi], b[lo:hi]], axis=1))
+        si, sj = tree.query(box)
+        si = si + lo
+        other = si != sj
+        seg, t = segment_hits(a, b, a, b, si[other], sj[other])
+        segs.append(seg)
+        ts.append(t)
+    seg, t = np.concatenate(segs), np.concatenate(ts)
+    length = np.hypot(*(b[seg] - a[seg]).T)
+    inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
+    seg, t, length = seg[inside], t[inside], length[inside]
+    pos = np.round(t * length / EPS)
+    order = np.lexsort((pos, seg))
+    seg, t, pos = seg[order], t[order], pos[order]
+    first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])] if len(seg) else seg
+    pa, pb, parent = cut_segments(a, b, seg[first], t[first])
+    return pa, pb, line[parent]
