@@ -82,8 +82,7 @@ def corridor_graph(onemap, rules: Rules | str | None = None) -> CorridorGraph:
 
 def _merge_points(points: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
     """Distinct points, with points closer than ``tol`` merged; and each input's point id."""
-    uniq, inv = np.unique(points, axis=0, return_inverse=True)
-    inv = inv.ravel()
+    uniq, inv = unique_points(points)
     pairs = cKDTree(uniq).query_pairs(tol, output_type="ndarray")
     if not len(pairs):
         return uniq, inv
@@ -93,6 +92,18 @@ def _merge_points(points: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarra
     merged = np.zeros((k, 2))
     merged[label] = uniq
     return merged, label[inv]
+
+
+def unique_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(points, axis=0, return_inverse=True)``, hashed instead of sorted: only the
+    distinct points are sorted (lexicographically, as np.unique orders them), so a graph's
+    two million segment ends cost a hash pass, not a sort of structured rows."""
+    codes, first = pd.factorize(points[:, 0] + 1j * points[:, 1])
+    distinct = np.column_stack([first.real, first.imag])
+    order = np.lexsort((distinct[:, 1], distinct[:, 0]))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return distinct[order], rank[codes]
 
 
 class _Builder:
