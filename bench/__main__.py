@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             rows, {"command": "python -m bench " + " ".join(sys.argv[1:]), "benchmarks": statuses}
         )
         print(f"results: {path} (and latest.json)")
+        from bench import readme
+
+        readme.main([])  # the README's performance table follows latest.json
     return 0 if all(s["status"] == "ok" for s in statuses) else 1
 
 

@@ -130,20 +130,29 @@ def machine() -> dict:
 
 
 def write_results(rows: list[Row], extra: dict | None = None, out_dir: Path | None = None) -> Path:
-    """Write ``<date>.json`` and ``latest.json`` under ``bench/results``; return the dated path."""
+    """Write ``<date>.json`` (this run's rows) and update ``latest.json`` under ``bench/results``:
+    a row measured now replaces the row of the same name, rows of benchmarks not run this time
+    stay with the date they were measured (so ``--only`` runs keep the whole table). Returns
+    the dated path."""
     out_dir = out_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
-    doc = {
-        "date": now.isoformat(timespec="seconds"),
-        "machine": machine(),
-        "results": [r.to_dict() if isinstance(r, Row) else r for r in rows],
-        **(extra or {}),
-    }
-    text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    stamp = now.isoformat(timespec="seconds")
+    fresh = [{**(r.to_dict() if isinstance(r, Row) else r), "measured": stamp} for r in rows]
+    doc = {"date": stamp, "machine": machine(), "results": fresh, **(extra or {})}
     dated = out_dir / f"{now:%Y-%m-%d}.json"
-    dated.write_text(text, encoding="utf-8")
-    (out_dir / "latest.json").write_text(text, encoding="utf-8")
+    dated.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    latest_path = out_dir / "latest.json"
+    kept: list[dict] = []
+    if latest_path.exists():
+        old = json.loads(latest_path.read_text(encoding="utf-8"))
+        names = {r["name"] for r in fresh}
+        for r in old.get("results", []):
+            if r["name"] not in names:
+                kept.append({**r, "measured": r.get("measured", old.get("date"))})
+    latest = {**doc, "results": kept + fresh}
+    text = json.dumps(latest, ensure_ascii=False, indent=2) + "\n"
+    latest_path.write_text(text, encoding="utf-8")
     return dated
 
 

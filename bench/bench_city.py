@@ -370,7 +370,9 @@ async def _load(client, urls: list[str], concurrency: int) -> tuple[list[float],
     return latencies, len(errors), errors[:3]
 
 
-def bench_http(m, map_path: Path, requests: int, concurrency: int, rng, workers: int = 1) -> None:
+def bench_http(
+    m, map_path: Path, requests: int, concurrency: int, rng, workers: int = 1
+) -> dict[int, float]:
     import httpx
 
     from onemap.geo.crs import metric_to_lonlat
@@ -438,6 +440,7 @@ def bench_http(m, map_path: Path, requests: int, concurrency: int, rng, workers:
         except subprocess.TimeoutExpired:
             server.kill()
     p, h = percentiles(lat_p), percentiles(lat_h)
+    suffix = "" if workers == 1 else f"_{workers}w"
     note = (
         f"{requests} requests, concurrency {concurrency}, {requests / wall_p:.0f} req/s, "
         f"{workers} server worker{'s' if workers > 1 else ''}"
@@ -445,7 +448,7 @@ def bench_http(m, map_path: Path, requests: int, concurrency: int, rng, workers:
     for q in (50, 95, 99):
         emit(
             Row(
-                f"preview_http_p{q}",
+                f"preview_http_p{q}{suffix}",
                 p[q],
                 "ms",
                 baseline=h[q],
@@ -457,7 +460,7 @@ def bench_http(m, map_path: Path, requests: int, concurrency: int, rng, workers:
         )
     emit(
         Row(
-            "preview_http_errors",
+            f"preview_http_errors{suffix}",
             err_p,
             "requests",
             target="0",
@@ -465,6 +468,7 @@ def bench_http(m, map_path: Path, requests: int, concurrency: int, rng, workers:
             note="; ".join(examples) + f" (health: {err_h} errors, {requests / wall_h:.0f} req/s)",
         )
     )
+    return {q: p[q] for q in (50, 95, 99)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,7 +491,12 @@ def main(argv: list[str] | None = None) -> None:
     # worker takes CPU from it and gets an uneven share of the 16 kept-alive connections
     # (measured in one session: 2 workers 320 req/s, p50 32 ms but p95 148 ms; 1 worker
     # 282 req/s, p50 55 ms, p95 77 ms). A server on a machine of its own uses one per core.
-    ap.add_argument("--workers", type=int, default=1, help="onemap serve worker processes")
+    ap.add_argument(
+        "--workers",
+        default="1,2",
+        help="onemap serve worker processes, comma-separated: each is measured in this run "
+        "and the later ones against the first (issue 18)",
+    )
     ap.add_argument("--probe", choices=("cold", "cached"), help=argparse.SUPPRESS)
     ap.add_argument("--map", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -516,7 +525,22 @@ def main(argv: list[str] | None = None) -> None:
     if "pandana" not in skip:
         bench_pandana(m, cg, rules)
     if "http" not in skip:
-        bench_http(m, map_path, args.requests, args.concurrency, rng, args.workers)
+        first: dict[int, float] = {}
+        counts = [int(w) for w in str(args.workers).split(",") if w]
+        for n in counts:
+            got = bench_http(m, map_path, args.requests, args.concurrency, rng, n)
+            if first:
+                emit(
+                    Row(
+                        f"preview_http_p95_{n}w_vs_{counts[0]}w",
+                        got[95],
+                        "ms",
+                        baseline=first[95],
+                        baseline_name=f"{counts[0]} worker(s), same run",
+                        note="load generator on the same 2 cores",
+                    )
+                )
+            first = first or got
 
 
 if __name__ == "__main__":
