@@ -54,6 +54,7 @@ def probe_xinwu(work: Path) -> dict:
     """build → graph → first check-route and route, in this fresh process."""
     import numpy as np
     import shapely
+    from shapely.ops import substring
 
     from onemap.geo.build import build_map
     from onemap.geo.crs import metric_to_lonlat
@@ -73,10 +74,8 @@ def probe_xinwu(work: Path) -> dict:
     km = float(roads.length.sum()) / 1000.0
     # a drawn route: 400 m along the longest road, 6 m to its side (a sidewalk, if any)
     longest = roads.geometry.values[int(np.argmax(roads.length.to_numpy()))]
-    piece = shapely.offset_curve(shapely.ops.substring(longest, 0, 400), 6.0)
-    lon, lat = metric_to_lonlat(*shapely.get_coordinates(piece).T, m.crs_metric)
-    route = shapely.LineString(np.column_stack([lon, lat]))
-    out["check_s"], verdict = _timed(lambda: check_route(m, route, 10.0))
+    piece = shapely.offset_curve(substring(longest, 0, 400), 6.0)
+    out["check_s"], verdict = _timed(lambda: check_route(m, piece, 10.0, crs=m.crs_metric))
     ends = shapely.get_coordinates(shapely.line_interpolate_point(longest, [0.2, 0.8], True))
     a = metric_to_lonlat(*ends[0], m.crs_metric)
     b = metric_to_lonlat(*ends[1], m.crs_metric)

@@ -196,7 +196,7 @@ class CorridorGraph:
         Parallel edges are collapsed to their minimum length before the matrix is built (a CSR
         made from COO would add them up). Use with ``scipy.sparse.csgraph`` (directed=True).
         """
-        return self._matrix((float(voltage_kv), bool(filing_only)), self.length)
+        return self._matrix(_key(voltage_kv, filing_only), self.length)
 
     def csr_cost(self, voltage_kv: float) -> sp.csr_matrix:
         """:meth:`csr` of the whole graph with edge *costs*: length × the rule table's weight
@@ -235,7 +235,7 @@ class CorridorGraph:
         :mod:`onemap.routing.contract`). Every asset node is kept as a row and every parcel
         door attached, so bulk passes from assets to doors read exact distances from about a
         quarter of the rows."""
-        key = (float(voltage_kv), bool(filing_only))
+        key = _key(voltage_kv, filing_only)
         if key not in self._contracted:
             self._contracted[key] = contract(
                 self.csr(voltage_kv, filing_only)[0],
@@ -397,6 +397,13 @@ class CorridorGraph:
         """Join a lon/lat point to the graph without rebuilding anything (see locate_xy)."""
         x, y = lonlat_to_metric(lon, lat, self.crs)
         return self.locate_xy(float(x), float(y))
+
+
+def _key(voltage_kv: float, filing_only: bool) -> tuple[float, bool]:
+    """Cache key of a CSR or its contraction: the whole graph is the same at every voltage,
+    so only a filing-only matrix is keyed by its voltage (one whole-graph copy, not one per
+    voltage)."""
+    return (float(voltage_kv) if filing_only else 0.0, bool(filing_only))
 
 
 def _dist(p: np.ndarray, q: np.ndarray) -> float:
