@@ -110,7 +110,7 @@ def probe_city(work: Path, source: Path) -> dict:
     out["graph_s"], g = _timed(lambda: corridor_graph(m))
     parcel = m.metric("landuse").geometry.values[len(m["landuse"]) // 2]
     lon, lat = metric_to_lonlat(parcel.centroid.x, parcel.centroid.y, m.crs_metric)
-    out["preview_s"], _ = _timed(lambda: preview(m, lon, lat, 200.0, "lv_residential"))
+    out["preview_s"], _ = _timed(lambda: preview(m, lon, lat, 50.0, "lv_residential"))
     out["readiness_s"], res = _timed(lambda: readiness(m))
     out.update(
         end_to_end_s=out["read_s"] + out["graph_s"] + out["preview_s"] + out["readiness_s"],
