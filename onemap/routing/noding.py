@@ -28,7 +28,7 @@ from onemap.routing.sections import EPS
 
 __all__ = ["CHUNK", "node_segments", "segment_hits"]
 
-CHUNK = 50_000  # segments per bounding-box query (bounds memory; speed only)
+CHUNK = 10_000  # segments per bounding-box query (bounds memory; speed only)
 
 
 def segment_hits(
