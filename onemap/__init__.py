@@ -55,7 +55,7 @@ _EXPORTS: dict[str, str] = {
     "RouteResult": "onemap.routing.routes:RouteResult",
     # grid
     "headroom": "onemap.grid.headroom:headroom",
-    "capacity_layer": "onemap.grid.headroom:capacity_layer",
+    "capacity_layer": "onemap.grid.capacity:capacity_layer",
     "forecast_load": "onemap.grid.forecast:forecast_load",
     # connection readiness
     "readiness": "onemap.connection.bulk:readiness",

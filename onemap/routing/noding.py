@@ -4,7 +4,9 @@ graph's cold build spent most of its time in ``shapely.node`` and predicate quer
 
 * :func:`segment_hits` — for candidate pairs, where segment i meets segment j (parameter t
   along i), crossings and the ends of collinear overlaps;
-* :func:`node_segments` — every segment of a set of lines cut wherever another meets it.
+* :func:`node_segments` — every segment of a set of lines cut wherever another meets it;
+* :func:`cut_segments` — segments cut at sorted parameters (the one cutter: the overlay's
+  boundary cuts and the noder both use it).
 
 A cross cuts both segments; a T cuts only the stem's bar:
 
@@ -26,7 +28,7 @@ from shapely import STRtree
 
 from onemap.routing.sections import EPS
 
-__all__ = ["CHUNK", "node_segments", "segment_hits"]
+__all__ = ["CHUNK", "cut_segments", "node_segments", "segment_hits"]
 
 CHUNK = 10_000  # segments per bounding-box query (bounds memory; speed only)
 
@@ -88,8 +90,6 @@ def node_segments(
     crossing (the two computed points agree to rounding; the graph's node merge makes them one
     node); a segment ending on another's interior cuts that one.
     """
-    from onemap.routing.overlay import cut_segments  # the one cutter (overlay imports us)
-
     tree = STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
     segs, ts = [], []
     for lo in range(0, len(a), CHUNK):
@@ -111,3 +111,36 @@ def node_segments(
     first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])] if len(seg) else seg
     pa, pb, parent = cut_segments(a, b, seg[first], t[first])
     return pa, pb, line[parent]
+
+
+def cut_segments(
+    a: np.ndarray, b: np.ndarray, seg: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut segments at sorted parameters; returns piece starts, ends and parent segment index.
+
+    ``seg``/``t`` must be sorted by segment then t, with 0 < t < 1.
+    """
+    n = len(a)
+    counts = np.bincount(seg, minlength=n) if len(seg) else np.zeros(n, dtype=int)
+    pieces_per = counts + 1
+    parent = np.repeat(np.arange(n), pieces_per)
+    # parameter of every piece boundary: 0, cuts..., 1 per segment
+    starts = np.cumsum(pieces_per) - pieces_per  # first piece of each segment
+    t_lo = np.zeros(len(parent))
+    t_hi = np.ones(len(parent))
+    if len(seg):
+        k = np.arange(len(seg)) - np.repeat(np.cumsum(counts) - counts, counts)
+        cut_piece = starts[seg] + k  # the piece that ends at this cut
+        t_hi[cut_piece] = t
+        t_lo[cut_piece + 1] = t
+    d = b[parent] - a[parent]
+    pa = a[parent] + d * t_lo[:, None]
+    pb = a[parent] + d * t_hi[:, None]
+    # exact shared points: a piece ends where the next begins
+    same = np.r_[parent[1:] == parent[:-1], False]
+    pb[same] = pa[np.flatnonzero(same) + 1]
+    first = np.r_[True, parent[1:] != parent[:-1]]
+    last = np.r_[parent[1:] != parent[:-1], True]
+    pa[first] = a[parent[first]]
+    pb[last] = b[parent[last]]
+    return pa, pb, parent

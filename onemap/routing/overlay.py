@@ -18,7 +18,7 @@ import shapely
 from shapely import STRtree
 
 from onemap.routing.corridors import EPS, CorridorModel
-from onemap.routing.noding import CHUNK, segment_hits
+from onemap.routing.noding import CHUNK, cut_segments, segment_hits
 
 CORRIDORS = (
     "sidewalk",
@@ -362,36 +362,3 @@ def merge_runs(
     start = np.r_[True, ~joined]  # pieces that begin a run
     end = np.r_[~joined, True]  # pieces that end one
     return pa[start], pb[end], parent[start], poly[start]
-
-
-def cut_segments(
-    a: np.ndarray, b: np.ndarray, seg: np.ndarray, t: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cut segments at sorted parameters; returns piece starts, ends and parent segment index.
-
-    ``seg``/``t`` must be sorted by segment then t, with 0 < t < 1.
-    """
-    n = len(a)
-    counts = np.bincount(seg, minlength=n) if len(seg) else np.zeros(n, dtype=int)
-    pieces_per = counts + 1
-    parent = np.repeat(np.arange(n), pieces_per)
-    # parameter of every piece boundary: 0, cuts..., 1 per segment
-    starts = np.cumsum(pieces_per) - pieces_per  # first piece of each segment
-    t_lo = np.zeros(len(parent))
-    t_hi = np.ones(len(parent))
-    if len(seg):
-        k = np.arange(len(seg)) - np.repeat(np.cumsum(counts) - counts, counts)
-        cut_piece = starts[seg] + k  # the piece that ends at this cut
-        t_hi[cut_piece] = t
-        t_lo[cut_piece + 1] = t
-    d = b[parent] - a[parent]
-    pa = a[parent] + d * t_lo[:, None]
-    pb = a[parent] + d * t_hi[:, None]
-    # exact shared points: a piece ends where the next begins
-    same = np.r_[parent[1:] == parent[:-1], False]
-    pb[same] = pa[np.flatnonzero(same) + 1]
-    first = np.r_[True, parent[1:] != parent[:-1]]
-    last = np.r_[parent[1:] != parent[:-1], True]
-    pa[first] = a[parent[first]]
-    pb[last] = b[parent[last]]
-    return pa, pb, parent
