@@ -160,8 +160,9 @@ def _tee_joints(net: Network, pts: pd.DataFrame, rows: np.ndarray, filing: bool)
     pairs: list[tuple[int, int, float]] = []
     snap = pts["snap_m"].to_numpy(dtype=float)
     xs, ys = pts["x"].to_numpy(dtype=float), pts["y"].to_numpy(dtype=float)
-    for k in np.flatnonzero(tee).tolist():
-        r, off, lead = net.locate(float(xs[k]), float(ys[k]), filing)
+    samples = np.flatnonzero(tee)
+    located = net.locate_many(np.column_stack([xs[samples], ys[samples]]), filing)
+    for k, (r, off, lead) in zip(samples.tolist(), located, strict=True):
         if not len(r) or math.dist(*lead) > snap[k]:
             continue
         for row, o in zip(r.tolist(), off.tolist(), strict=True):

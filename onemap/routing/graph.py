@@ -393,6 +393,54 @@ class CorridorGraph:
             isolated_nearest=isolated,
         )
 
+    def locate_many(self, xy: np.ndarray) -> tuple[np.ndarray, list[Located | None]]:
+        """:meth:`locate_xy` of many metric points at once (tee-joint samples along mains):
+        the nearest-edge search, projection and access overlay run vectorised; a point with no
+        corridor within reach gives None. Returns (found mask, located points)."""
+        q = np.asarray(xy, dtype=float).reshape(-1, 2)
+        limit = self.rules.filing.attach_max_m
+        edge = self.nearest_edges(q, limit)
+        reach = self.reaching()
+        isolated = np.zeros(len(q), bool)
+        for k in np.flatnonzero((edge >= 0) & ~reach[self.u[np.maximum(edge, 0)]]):
+            edge[k], isolated[k] = self._nearest_reaching(q[k], limit)  # rare: fragments
+        found = edge >= 0
+        out: list[Located | None] = [None] * len(q)
+        idx = np.flatnonzero(found)
+        if not len(idx):
+            return found, out
+        a, b = self.xy[self.u[edge[idx]]], self.xy[self.v[edge[idx]]]
+        t = _project(q[idx], a, b)
+        p = a + t[:, None] * (b - a)
+        length = np.hypot(*(b - a).T)
+        far = np.hypot(*(q[idx] - p).T) > MERGE_M
+        levels = self.overlay.level
+        if levels is not None and len(np.unique(levels)) > 1:
+            # a drawn line takes the level of the pieces around it: one access line at a time
+            return found, [self.locate_xy(*q[k]) if found[k] else None for k in range(len(q))]
+        empty = self._edge_pieces(np.empty(0, int), np.empty((0, 2)), np.empty((0, 2)))
+        pieces = self.overlay.pieces(q[idx][far], p[far]) if far.any() else empty
+        pieces.corridor[access_prefix(pieces.corridor, pieces.parent)] = CODE["access"]
+        which = np.full(len(idx), -1)
+        which[np.flatnonzero(far)] = np.arange(int(far.sum()))
+        starts = np.searchsorted(pieces.parent, np.arange(int(far.sum()) + 1))
+        for n, k in enumerate(idx.tolist()):
+            w = which[n]
+            access = empty if w < 0 else pieces.select(slice(starts[w], starts[w + 1]))
+            out[k] = Located(
+                q=q[k],
+                p=p[n],
+                edge=int(edge[k]),
+                t=float(t[n]),
+                u=int(self.u[edge[k]]),
+                v=int(self.v[edge[k]]),
+                du=float(t[n] * length[n]),
+                dv=float((1 - t[n]) * length[n]),
+                access=access,
+                isolated_nearest=bool(isolated[k]),
+            )
+        return found, out
+
     def locate(self, lon: float, lat: float) -> Located:
         """Join a lon/lat point to the graph without rebuilding anything (see locate_xy)."""
         x, y = lonlat_to_metric(lon, lat, self.crs)

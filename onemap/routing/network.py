@@ -101,6 +101,22 @@ class Network:
         offsets = loc.access_m + np.array([loc.du, loc.dv])
         return rows, offsets, [tuple(loc.q), tuple(loc.p)]
 
+    def locate_many(
+        self, xy: np.ndarray, filing: bool
+    ) -> list[tuple[np.ndarray, np.ndarray, list]]:
+        """:meth:`locate` of many metric points, the graph search vectorised (same answers)."""
+        _, located = self.cg.locate_many(xy)
+        none = (np.zeros(0, np.int64), np.zeros(0), [])
+        out = []
+        for loc in located:
+            if loc is None or (filing and not self._filing_access(loc)):
+                out.append(none)
+                continue
+            rows = np.array([loc.u, loc.v], dtype=np.int64)
+            offsets = loc.access_m + np.array([loc.du, loc.dv])
+            out.append((rows, offsets, [tuple(loc.q), tuple(loc.p)]))
+        return out
+
     def _filing_access(self, loc: Located) -> bool:
         """A located point may start a filing route: its edge and its access are eligible."""
         if self.eligible is None or not self.eligible[loc.edge]:

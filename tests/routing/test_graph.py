@@ -9,6 +9,8 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 
 from onemap.errors import OnemapInputError
@@ -340,3 +342,28 @@ def test_route_length_equals_an_independent_networkx_search(town):
         if o.edge == d.edge:
             ref = min(ref, o.access_m + d.access_m + abs(o.du - d.du))
         assert r.shortest_route.length_m == pytest.approx(ref, abs=1e-6), k
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1100, 2500), st.floats(-700, 900)), min_size=1, max_size=40))
+def test_locate_many_is_locate_one_by_one(town_graph, points):
+    """The batched join (tee-joint samples) answers what joining each point alone answers."""
+    g = town_graph
+    xy = np.array([at(x, y) for x, y in points])
+    found, many = g.locate_many(xy)
+    for k, q in enumerate(xy):
+        try:
+            one = g.locate_xy(*q)
+        except OnemapInputError:
+            assert not found[k] and many[k] is None
+            continue
+        got = many[k]
+        assert got is not None and got.edge == one.edge
+        assert got.du == pytest.approx(one.du, abs=1e-9)
+        assert got.access_m == pytest.approx(one.access_m, abs=1e-9)
+        assert np.array_equal(got.access.corridor, one.access.corridor)
+
+
+@pytest.fixture(scope="module")
+def town_graph(town):
+    return corridor_graph(town)
