@@ -6,7 +6,8 @@ Figures (each printed with the same-run baseline of today's rewrite-per-push, th
 
 * ``POST /api/v1/projects`` and ``POST /api/v1/filings`` p50/p95 at concurrency 8 over loopback
   (threads sharing one kept-alive ``httpx.Client``), with unique project ids and
-  ``Idempotency-Key`` headers, and the errors counted;
+  ``Idempotency-Key`` headers, and the errors counted; the CPU time both workers spend per
+  write (what the latencies rest on, however busy the machine is otherwise);
 * every acknowledged (201) write is stored — read back through ``GET /api/v1/projects`` (paged)
   and from the store directly — and the map file's SHA-256 is unchanged by the writes;
 * safety: rounds of ``kill -9`` of one uvicorn worker while writes run (uvicorn's supervisor
@@ -227,6 +228,19 @@ class Server:
                 return pids
             time.sleep(0.2)
         raise RuntimeError(f"expected {self.workers} workers, found {self.worker_pids()}")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, s) the worker processes have used so far."""
+        import psutil
+
+        total = 0.0
+        for pid in self.worker_pids():
+            try:
+                t = psutil.Process(pid).cpu_times()
+            except Exception:  # a worker that just ended used what it used
+                continue
+            total += t.user + t.system
+        return total
 
     def stop(self) -> None:
         if self.proc is None:
@@ -568,12 +582,17 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
 
+            load_before = os.getloadavg()[0]
+            cpu0 = server.cpu_seconds()
             lat_p, err_p, wall_p = run_phase(
                 server.base_url, "push", args.pushes, args.concurrency, payloads, headers, writes
             )
+            cpu1 = server.cpu_seconds()
             lat_f, err_f, wall_f = run_phase(
                 server.base_url, "filing", args.filings, args.concurrency, payloads, headers, writes
             )
+            cpu2 = server.cpu_seconds()
+            load_after = os.getloadavg()[0]
             examples = sorted({f[3] for f in writes.failed})[:3]
             listed = read_back(server.base_url, api_token)
             check = stored_check(store_url, writes)
@@ -638,6 +657,17 @@ def main(argv: list[str] | None = None) -> None:
                 f"store_filing_http_p{q}", f[q], "ms", rb[q], base, target=tgt,
                 met=(f[q] <= TARGET_MS and err_f == 0) if q == 95 else None,
                 note=f"{note_f}, {workers}" if q == 50 else "",
+            )
+        )  # fmt: skip
+    # What the latencies rest on, whatever else the machine runs: server CPU per write.
+    load = f"load average {load_before:.1f} → {load_after:.1f} on {os.cpu_count()} cores"
+    for kind, cpu, n in (("push", cpu1 - cpu0, args.pushes), ("filing", cpu2 - cpu1, args.filings)):
+        emit(
+            Row(
+                f"store_{kind}_server_cpu", 1000.0 * cpu / max(n, 1), "ms", note=(
+                    f"CPU of both workers per {kind} (user + system) during the timed phase; "
+                    f"{load}"
+                ),
             )
         )  # fmt: skip
     emit(

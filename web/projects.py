@@ -1,35 +1,61 @@
-"""Storing a project pushed by the project approval platform (policy item 1).
+"""Projects pushed by the project approval platform (policy item 1) on the served map.
 
-The new row is validated like any ``projects`` layer input, appended to a copy of the map and
-the whole map is written with :func:`onemap.geo.mapfile.write_map` (atomic: a temporary file
-moved over the original). Only after the write succeeds does the app switch to the new map, so a
-failure anywhere leaves both the stored file and the served map as they were.
+A push is one row in the store (:mod:`onemap.store`); the map file is never rewritten. Each
+server process merges the store's rows into its served map incrementally
+(:func:`merge_projects`): only rows newer than the ones it holds are validated, projected and
+appended, and when they load no grid element and lie inside the map's extent — what a push is —
+every table derived from the map as a whole (forecast, headroom, connection points, the routing
+networks, readiness) stays valid for the new map (:meth:`onemap.geo.mapfile.OneMap.with_layer`):
+nothing is rebuilt but the ``projects`` layer and its index.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import functools
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
-from fastapi import HTTPException
-from shapely.geometry import Point
+import shapely
+from shapely.geometry import Point, shape
 
-from onemap.errors import OnemapInputError
-from onemap.geo.crs import STORAGE_CRS
+from onemap.geo.crs import STORAGE_CRS, looks_geographic, looks_swapped, transformer
 from onemap.geo.layers import validate_layer
-from onemap.geo.mapfile import OneMap, write_map
+from onemap.geo.mapfile import OneMap
 from onemap.geo.schema import LAYERS
+from onemap.grid.headroom import loads_elements
+from onemap.store import ProjectRecord
 from web.geojson import geometry_of, require_inside
 from web.models import ProjectIn
 from web.spatial import LayerIndex
 
-PROJECT_TYPES = LAYERS["projects"].geometry
+SCHEMA = LAYERS["projects"]
+PROJECT_TYPES = SCHEMA.geometry
+ID_COLUMN = SCHEMA.id_column
+# The columns a push gives (the store keeps them; validate_layer fills in the others).
+COLUMNS = ("project_id", "requested_kw", "category", "name", "status", "submitted")
 
 
 def project_row(body: ProjectIn, onemap: OneMap) -> gpd.GeoDataFrame:
-    """The pushed project as one validated ``projects`` row (EPSG:4326)."""
+    """The pushed project as one validated ``projects`` row (EPSG:4326).
+
+    Parameters
+    ----------
+    body
+        The push.
+    onemap
+        The served map (the site must lie inside it).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row, as :func:`onemap.geo.layers.validate_layer` cleans a ``projects`` layer.
+    """
     if body.location is not None:
         geom = Point(body.location.lon, body.location.lat)
         field = "location"
@@ -37,57 +63,230 @@ def project_row(body: ProjectIn, onemap: OneMap) -> gpd.GeoDataFrame:
         geom = geometry_of(body.geometry, field="geometry", types=PROJECT_TYPES)
         field = "geometry"
     require_inside(geom, onemap.bounds, field=field)
-    row = gpd.GeoDataFrame(
-        {
-            "project_id": [body.project_id],
-            "requested_kw": [body.requested_kw],
-            "category": [body.category],
-            "name": [body.name],
-            "status": ["pushed"],
-            "submitted": [(body.submitted or dt.date.today()).isoformat()],
-        },
-        geometry=[geom],
-        crs=STORAGE_CRS,
-    )
-    clean, _ = validate_layer("projects", row, source="POST /api/v1/projects")
-    return clean
+    values = {
+        "project_id": [body.project_id],
+        "requested_kw": [body.requested_kw],
+        "category": [body.category],
+        "name": [body.name],
+        "status": ["pushed"],
+        "submitted": [(body.submitted or dt.date.today()).isoformat()],
+    }
+    return validated_rows(values, [geom], source="POST /api/v1/projects")
 
 
-def with_project(onemap: OneMap, row: gpd.GeoDataFrame) -> OneMap:
-    """A new OneMap equal to ``onemap`` plus ``row`` in ``projects`` (``onemap`` untouched).
+def records_frame(records: Sequence[ProjectRecord]) -> gpd.GeoDataFrame:
+    """Store records as validated ``projects`` rows (EPSG:4326), in their order.
 
-    A project id already stored answers 409.
+    Parameters
+    ----------
+    records
+        Projects read from the store (at least one).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows, cleaned by :func:`onemap.geo.layers.validate_layer`.
     """
+    values = {c: [getattr(r, c) for r in records] for c in COLUMNS}
+    return validated_rows(values, [shape(r.geometry) for r in records], source="store")
+
+
+def validated_rows(values: dict[str, list], geoms: list, *, source: str) -> gpd.GeoDataFrame:
+    """``projects`` rows exactly as :func:`onemap.geo.layers.validate_layer` cleans them.
+
+    A push checked by the API or the store is plainly valid: its frame is then built directly
+    (validate_layer costs a few milliseconds of pandas per call, twice per push); anything else
+    — a geometry to repair, a value to refuse — goes through validate_layer, which repairs it
+    or raises naming the row and field.
+
+    Parameters
+    ----------
+    values
+        Column → values: ``project_id``, ``requested_kw``, ``category``, ``name``, ``status``,
+        ``submitted``.
+    geoms
+        One shapely geometry per row (EPSG:4326).
+    source
+        Named in errors.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows with every ``projects`` column, in EPSG:4326.
+    """
+    if not _plain(values, geoms):
+        frame = gpd.GeoDataFrame(values, geometry=geoms, crs=STORAGE_CRS)
+        clean, _ = validate_layer("projects", frame, source=source)
+        return clean
+    # validate_layer's own answer for one plain row gives the columns, their order and types
+    # and the values it fills in; the given values pass unchanged.
+    layout, geometry, crs = _layout()
+    n = len(geoms)
+    data: dict[str, object] = {}
+    for col, dtype, fill in layout:
+        if col == geometry:
+            data[col] = gpd.array.from_shapely(np.asarray(geoms, dtype=object), crs=crs)
+        elif col in values:
+            data[col] = np.asarray(values[col], dtype=dtype)
+        else:
+            data[col] = np.full(n, fill, dtype=dtype)
+    return gpd.GeoDataFrame(pd.DataFrame(data), geometry=geometry)
+
+
+@functools.cache
+def _layout() -> tuple[tuple[tuple[str, np.dtype, object], ...], str, object]:
+    """The columns (name, type, value filled in) of validate_layer's answer for one plain
+    ``projects`` row, its geometry column and CRS (see :func:`validated_rows`)."""
+    kinds = {c.name: c for c in SCHEMA.columns}
+    row = {
+        c: [1.0 if kinds[c].kind == "float" else (kinds[c].allowed or ("x",))[0]] for c in COLUMNS
+    }
+    frame = gpd.GeoDataFrame(row, geometry=[Point(0.0, 0.0)], crs=STORAGE_CRS)
+    clean = validate_layer("projects", frame, source="template")[0]
+    geometry = clean.geometry.name
+    layout = tuple(
+        (c, clean[c].dtype, None if c == geometry else clean[c].iloc[0]) for c in clean.columns
+    )
+    return layout, geometry, clean.crs
+
+
+def _plain(values: dict[str, list], geoms: list) -> bool:
+    """Whether validate_layer would pass these rows unchanged (no repair, no refusal, no
+    coercion beyond the column types), judged in plain Python: few rows, no pandas."""
+    if set(values) != set(COLUMNS) or any(len(v) != len(geoms) for v in values.values()):
+        return False
+    for col in SCHEMA.columns:
+        if col.name not in values:
+            continue
+        for v in values[col.name]:
+            if col.kind == "float":
+                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                    return False
+                if col.maximum is not None and v > col.maximum:
+                    return False
+            elif not isinstance(v, str) or (col.allowed and v not in col.allowed):
+                return False
+    ids = values[SCHEMA.id_column]
+    if len(set(ids)) != len(ids) or any(not i.strip() or _has_control(i) for i in ids):
+        return False
+    for g in geoms:
+        if not isinstance(g, shapely.Geometry) or g.is_empty or g.geom_type not in SCHEMA.geometry:
+            return False
+        if not g.is_valid:
+            return False
+        coords = shapely.get_coordinates(g)
+        if not np.isfinite(coords).all():
+            return False
+        bounds = tuple(g.bounds)
+        if looks_swapped(bounds) or not looks_geographic(bounds):
+            return False
+    return True
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A served map with store projects appended, and its new ``projects`` index."""
+
+    onemap: OneMap
+    index: LayerIndex
+    added: tuple[str, ...]  # the project ids appended
+    derived_unchanged: bool  # whether the derived tables of the map stayed valid
+
+
+def merge_projects(
+    onemap: OneMap,
+    records: Sequence[ProjectRecord],
+    known: set[str] | frozenset[str],
+    index: LayerIndex | None = None,
+) -> Merged | None:
+    """``onemap`` plus the records whose project id it does not hold yet (``onemap`` untouched).
+
+    Only the new rows are validated and projected; the new ``projects`` layer is the old one
+    with them appended, row for row what one merge of every record gives. When the new rows
+    load no grid element (:func:`onemap.grid.headroom.loads_elements`) and lie inside the map's
+    extent (:meth:`OneMap.covers`), the derived tables of the map stay valid (forecast,
+    headroom, connection points, networks, readiness: a fresh load would compute the same).
+
+    Parameters
+    ----------
+    onemap
+        The served map.
+    records
+        Store projects, oldest first.
+    known
+        Project ids already in ``onemap``'s ``projects`` layer.
+    index
+        The ``projects`` index of ``onemap`` (extended, not rebuilt), or None.
+
+    Returns
+    -------
+    Merged or None
+        The new map and ``projects`` index; None when every record is already known.
+    """
+    fresh, seen = [], set()
+    for r in records:
+        if r.project_id not in known and r.project_id not in seen:
+            fresh.append(r)
+            seen.add(r.project_id)
+    if not fresh:
+        return None
+    rows = records_frame(fresh)
+    rows_metric = metric_rows(rows, onemap.crs_metric)
     existing = onemap["projects"]
-    pid = row["project_id"].iloc[0]
-    if len(existing) and (existing["project_id"] == pid).any():
-        raise HTTPException(status_code=409, detail=f"project_id '{pid}' is already stored")
-    parts = [existing, row] if len(existing) else [row]
-    projects = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=STORAGE_CRS)
-    # Share the other layers and their cached projections; only `projects` is new.
-    new = dataclasses.replace(
-        onemap,
-        layers=dict(onemap.layers),
-        _metric=dict(onemap._metric),
-        _tokens=dict(onemap._tokens),  # unchanged layers keep their tokens (and caches)
-    )
-    new.replace_layer("projects", projects)
-    return new
+    projects = _appended(existing, rows) if len(existing) else rows
+    # The metric copy of the layer is projected when first asked for (the carried caches
+    # already hold what they derived from it); the index is extended by the new rows.
+    unchanged = not loads_elements(rows) and onemap.covers(rows, rows_metric)
+    merged = onemap.with_layer("projects", projects, derived_unchanged=unchanged)
+    if index is not None and index.gdf is existing and len(existing):
+        added = LayerIndex.build("projects", rows, rows_metric, ID_COLUMN)
+        new_index = LayerIndex(
+            name="projects",
+            gdf=projects,
+            id_column=ID_COLUMN,
+            tree=shapely.STRtree(projects.geometry.to_numpy()),
+            bounds=np.concatenate([index.bounds, added.bounds]),
+            priority=np.concatenate([index.priority, added.priority]),
+        )
+    else:
+        new_index = LayerIndex.build("projects", projects, merged.metric("projects"), ID_COLUMN)
+    return Merged(merged, new_index, tuple(r.project_id for r in fresh), unchanged)
 
 
-def store_project(state, row: gpd.GeoDataFrame) -> OneMap:
-    """Write the map plus ``row`` (from :func:`project_row`) atomically and switch the app to it.
+def metric_rows(rows: gpd.GeoDataFrame, crs_metric: str) -> gpd.GeoDataFrame:
+    """``rows`` (EPSG:4326) projected to ``crs_metric``, as ``rows.to_crs(crs_metric)`` gives.
 
-    ``state`` is the app's :class:`web.state.AppState`; call with its ``write_lock`` held.
+    Through the cached transformer of :func:`onemap.geo.crs.transformer`: geopandas' ``to_crs``
+    looks the CRSs up in the PROJ database again in every thread that calls it (100–250 ms
+    the first time in each of a server's worker threads), the cached pipeline does not.
+
+    Parameters
+    ----------
+    rows
+        Rows in EPSG:4326.
+    crs_metric
+        The map's metric CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows in ``crs_metric``.
     """
-    current = state.onemap
-    if current.path is None:
-        raise OnemapInputError("this server's map is not stored in a file; cannot store projects")
-    new = with_project(current, row)
-    write_map(new, current.path)
-    index = LayerIndex.build(
-        "projects", new["projects"], new.metric("projects"), LAYERS["projects"].id_column
-    )
-    state.onemap = new
-    state.indexes = {**state.indexes, "projects": index}
-    return new
+    tr = transformer(STORAGE_CRS, crs_metric)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+
+    out = rows.copy()
+    geoms = shapely.transform(rows.geometry.to_numpy(), project)
+    out[rows.geometry.name] = gpd.GeoSeries(geoms, index=rows.index, crs=crs_metric)
+    return out.set_crs(crs_metric, allow_override=True)
+
+
+def _appended(head: gpd.GeoDataFrame, tail: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``head`` with ``tail``'s rows after it (a new frame; a fresh 0…n-1 index)."""
+    return gpd.GeoDataFrame(pd.concat([head, tail], ignore_index=True), crs=head.crs)

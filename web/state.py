@@ -14,17 +14,14 @@ from importlib.metadata import version as _dist_version
 from typing import Annotated, Any, TypeVar
 
 import anyio
-import geopandas as gpd
 import pandas as pd
 from fastapi import Depends, Request
-from shapely.geometry import shape
 
 from onemap.connection.results import ReadinessResult
-from onemap.geo.crs import STORAGE_CRS
-from onemap.geo.layers import validate_layer
 from onemap.geo.mapfile import OneMap
 from onemap.geo.schema import LAYER_NAMES, LAYERS
 from web import services
+from web.projects import merge_projects
 from web.settings import WebSettings
 from web.spatial import LayerIndex
 
@@ -65,7 +62,7 @@ class AppState:
     preview_limiter: anyio.CapacityLimiter = field(
         default_factory=lambda: anyio.CapacityLimiter(PREVIEW_THREADS)
     )
-    _derived: dict[str, tuple[OneMap, Any]] = field(default_factory=dict, repr=False)
+    _derived: dict[str, tuple[tuple[int, ...], Any]] = field(default_factory=dict, repr=False)
     _derive_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # The store of what users write (onemap.store.Store; None for a map not in a file): pushed
     # projects are merged into the served map's ``projects`` layer, filings live there.
@@ -73,15 +70,18 @@ class AppState:
     _map_file: OneMap | None = field(default=None, repr=False)  # the map as read from its file
     _store_revision: int = field(default=0, repr=False)  # highest store project id merged
     _map_hash: str | None = field(default=None, repr=False)
+    _file_ids: frozenset[str] = field(default=frozenset(), repr=False)
+    _served_ids: set[str] = field(default_factory=set, repr=False)  # project ids in `onemap`
 
     def __post_init__(self) -> None:
         self._map_file = self.onemap
+        self._file_ids = _project_ids(self.onemap)
+        self._served_ids = set(self._file_ids)
 
     @property
-    def map_file_project_ids(self) -> set[str]:
+    def map_file_project_ids(self) -> frozenset[str]:
         """Project ids stored in the map file itself (a push may not reuse them)."""
-        m = self._map_file or self.onemap
-        return set(m["projects"]["project_id"].astype(str)) if len(m["projects"]) else set()
+        return self._file_ids
 
     def map_hash(self) -> str:
         """Content hash of the map file's layers (what a filing's verdict was made on)."""
@@ -92,10 +92,12 @@ class AppState:
     def sync_store(self) -> None:
         """Merge projects pushed to the store (by any worker) into the served map.
 
-        One cheap query (the store's highest project id) per call; when it moved, the new rows
-        are appended to ``projects`` and the map and its index are replaced under
-        ``write_lock`` (readiness and previews recompute for the new map). A store that cannot
-        be read leaves the served map as it is (logged).
+        One cheap query (the store's highest project id) per call; when it moved, only the rows
+        newer than those merged are read and appended (:func:`web.projects.merge_projects`), and
+        the map and its ``projects`` index are replaced under ``write_lock``. Pushed projects
+        load no grid element, so the derived tables (forecast, headroom, connection points,
+        networks, readiness) carry over to the new map unchanged. A store that cannot be read
+        leaves the served map as it is (logged).
         """
         if self.store is None:
             return
@@ -105,54 +107,42 @@ class AppState:
                 return
             with self.write_lock:
                 if revision < self._store_revision:  # the store was replaced: start over
-                    self.onemap, self._store_revision = self._map_file or self.onemap, 0
-                records = self.store.all_projects(after=self._store_revision)
+                    self.onemap = self._map_file or self.onemap
+                    self._store_revision = 0
+                    self._served_ids = set(self._file_ids)
+                    self.indexes = {**self.indexes, **build_indexes(self.onemap, ("projects",))}
+                records = self.store.all_projects(after=self._store_revision, proposals=False)
                 if records:
-                    self._merge_projects(records)
+                    self._merge(records)
                     self._store_revision = max(r.id for r in records)
         except Exception:  # a read of the map must not fail because the store is away
             LOG.warning("could not merge pushed projects from the store", exc_info=True)
 
-    def _merge_projects(self, records: list) -> None:
-        import dataclasses
+    def store_moved(self) -> bool:
+        """Whether :meth:`sync_store` has something to do: the store holds projects this
+        process has not merged yet (one cheap query), or could not be read (it logs that).
+        False without a store."""
+        if self.store is None:
+            return False
+        try:
+            return self.store.revision() != self._store_revision
+        except Exception:  # sync_store logs it
+            return True
 
-        current = self.onemap
-        known = set(current["projects"]["project_id"].astype(str))
-        rows = [r for r in records if r.project_id not in known]
-        if not rows:
+    def _merge(self, records: list) -> None:
+        merged = merge_projects(
+            self.onemap, records, self._served_ids, self.indexes.get("projects")
+        )
+        if merged is None:
             return
-        new = gpd.GeoDataFrame(
-            {
-                "project_id": [r.project_id for r in rows],
-                "requested_kw": [r.requested_kw for r in rows],
-                "category": [r.category for r in rows],
-                "name": [r.name for r in rows],
-                "status": [r.status for r in rows],
-                "submitted": [r.submitted for r in rows],
-            },
-            geometry=[shape(r.geometry) for r in rows],
-            crs=STORAGE_CRS,
-        )
-        clean, _ = validate_layer("projects", new, source="store")
-        existing = current["projects"]
-        parts = [existing, clean] if len(existing) else [clean]
-        projects = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=STORAGE_CRS)
-        # Share the other layers and their cached projections; only `projects` is new.
-        merged = dataclasses.replace(
-            current,
-            layers=dict(current.layers),
-            _metric=dict(current._metric),
-            _tokens=dict(current._tokens),
-        )
-        merged.replace_layer("projects", projects)
-        index = LayerIndex.build(
-            "projects", merged["projects"], merged.metric("projects"), LAYERS["projects"].id_column
-        )
-        self.onemap = merged
-        self.indexes = {**self.indexes, "projects": index}
+        self.onemap = merged.onemap
+        self.indexes = {**self.indexes, "projects": merged.index}
+        self._served_ids.update(merged.added)
 
     def derived(self, key: str, build: Callable[[OneMap], T]) -> T:
-        """``build(onemap)`` computed once per served map (recomputed after a project push).
+        """``build(onemap)`` computed once per content of the served map (its
+        :meth:`~onemap.geo.mapfile.OneMap.tokens`: a pushed project, which loads no grid
+        element, keeps the value; a replaced map or layer recomputes it).
 
         Parameters
         ----------
@@ -167,10 +157,11 @@ class AppState:
         The value for the map served now.
         """
         m = self.onemap
+        tokens = m.tokens()  # follows the map as a whole: a pushed project keeps the values
         with self._derive_lock:
             hit = self._derived.get(key)
-            if hit is None or hit[0] is not m:
-                hit = (m, build(m))
+            if hit is None or hit[0] != tokens:
+                hit = (tokens, build(m))
                 self._derived[key] = hit
         return hit[1]
 
@@ -210,6 +201,11 @@ class AppState:
             return Readiness(result=result, indexes=indexes, districts=districts)
 
         return self.derived("readiness", build)
+
+
+def _project_ids(m: OneMap) -> frozenset[str]:
+    projects = m["projects"]
+    return frozenset(projects["project_id"].astype(str)) if len(projects) else frozenset()
 
 
 def build_indexes(m: OneMap, names: tuple[str, ...] = LAYER_NAMES) -> dict[str, LayerIndex]:
@@ -254,7 +250,8 @@ async def get_state(request: Request) -> AppState:
 
     Async, so FastAPI resolves it on the event loop instead of sending every request through a
     worker thread first. Projects pushed to the store since the last request (by this or another
-    worker) are merged into the served map first (:meth:`AppState.sync_store`).
+    worker) are merged into the served map first (:meth:`AppState.sync_store`, in a worker
+    thread, so the event loop is not held up by the merge).
 
     Parameters
     ----------
@@ -267,7 +264,8 @@ async def get_state(request: Request) -> AppState:
         The app's state.
     """
     state: AppState = request.app.state.onemap
-    state.sync_store()
+    if state.store_moved():  # merged in a worker thread: the event loop keeps serving
+        await anyio.to_thread.run_sync(state.sync_store)
     return state
 
 

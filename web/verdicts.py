@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import shapely
 from shapely.geometry import mapping
@@ -24,8 +23,14 @@ from onemap.routing.routefile import MAX_ROUTE_VERTICES, as_metric_line, read_ro
 
 def _lonlat(geoms: list, crs_metric: str) -> list[dict[str, Any]]:
     """GeoJSON (lon/lat) of metric geometries, projected in one call."""
-    series = gpd.GeoSeries(geoms, crs=crs_metric).to_crs("EPSG:4326")
-    return [mapping(g) for g in series]
+    # the cached transformer: a GeoSeries.to_crs builds one per call (100–250 ms in a new
+    # worker thread, the tail of a filing's latency — issue 15)
+    forward = transformer(crs_metric, STORAGE_CRS)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(forward.transform(xy[:, 0], xy[:, 1]))
+
+    return [mapping(g) for g in shapely.transform(np.asarray(geoms, dtype=object), project)]
 
 
 def _interpolate(

@@ -59,23 +59,35 @@ class OneMap:
     _metric: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
     # One token per layer object; caches key on tokens, so replace_layer() invalidates them.
     _tokens: dict[str, int] = field(default_factory=dict, repr=False)
+    # The token of each layer as the map as a whole sees it (caches of ``layers=None`` key on
+    # these): the layer's own token, except after a with_layer(..., derived_unchanged=True).
+    _map_tokens: dict[str, int] = field(default_factory=dict, repr=False)
     # The one cache of things derived from the map (see cached()).
     _cache: dict[tuple, tuple[tuple[int, ...], Any]] = field(default_factory=dict, repr=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # One lock per cache entry being built: concurrent askers wait for the first build.
+    _build_locks: dict[tuple, threading.RLock] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for name in LAYER_NAMES:
-            self.layers.setdefault(name, empty_layer(name))
+            if name not in self.layers:  # not setdefault: an empty frame costs ~5 ms to make
+                self.layers[name] = empty_layer(name)
         for name in self.layers:
-            self._tokens.setdefault(name, next(_LAYER_TOKENS))
+            token = self._tokens.setdefault(name, next(_LAYER_TOKENS))
+            self._map_tokens.setdefault(name, token)
 
     def tokens(self, names: tuple[str, ...] | None = None) -> tuple[int, ...]:
-        """Tokens of the given layers (all by default): equal tokens mean the same layer objects.
+        """Tokens of the given layers, or of the map as a whole (``names`` None or empty).
 
-        Caches key on these. A token changes when :meth:`replace_layer` swaps a layer and is never
-        reused; edits made in place to a layer's frame are not noticed.
+        Caches key on these. A layer's token changes when :meth:`replace_layer` swaps it and is
+        never reused: equal tokens mean the same layer objects. The tokens of the whole map
+        follow every swap too, except one :meth:`with_layer` makes with ``derived_unchanged``
+        (what is derived from the map as a whole stays valid). Edits made in place to a
+        layer's frame are not noticed.
         """
-        return tuple(self._tokens[n] for n in (names or sorted(self.layers)))
+        if not names:
+            return tuple(self._map_tokens[n] for n in sorted(self.layers))
+        return tuple(self._tokens[n] for n in names)
 
     def cached(
         self,
@@ -92,11 +104,12 @@ class OneMap:
         name
             What is cached (``"graph"``, ``"points:lv_residential:False"``…).
         build
-            Computes the value; called outside the lock (a second thread may compute it too,
-            and the first stored value wins).
+            Computes the value, once: a thread asking for a value another thread is building
+            waits for it instead of building it too (builds of other values go on meanwhile).
         layers
-            The layers the value is derived from (default: all); a :meth:`replace_layer` of
-            one of them gives it a new token and so a rebuild.
+            The layers the value is derived from (default: the map as a whole, keyed by
+            :meth:`tokens`); a :meth:`replace_layer` of one of them gives it a new token and so
+            a rebuild.
         rules
             The rule table the value depends on (keyed by its content digest), or None.
 
@@ -108,14 +121,18 @@ class OneMap:
         tokens = self.tokens(layers)
         with self._cache_lock:
             hit = self._cache.get(key)
-        if hit is not None and hit[0] == tokens:
-            return hit[1]
-        value = build()
-        with self._cache_lock:
-            hit = self._cache.get(key)
             if hit is not None and hit[0] == tokens:
                 return hit[1]
-            self._cache[key] = (tokens, value)  # replaces what older layers gave
+            building = self._build_locks.setdefault(key, threading.RLock())
+        # Re-entrant: a build may ask for other values (never, without recursing, for its own).
+        with building:
+            with self._cache_lock:
+                hit = self._cache.get(key)
+            if hit is not None and hit[0] == tokens:  # built while this thread waited
+                return hit[1]
+            value = build()
+            with self._cache_lock:
+                self._cache[key] = (tokens, value)  # replaces what older layers gave
         return value
 
     def __getitem__(self, name: str) -> gpd.GeoDataFrame:
@@ -133,7 +150,95 @@ class OneMap:
         """Swap a layer in memory and drop its cached projection."""
         self.layers[name] = gdf
         self._metric.pop(name, None)
-        self._tokens[name] = next(_LAYER_TOKENS)
+        self._tokens[name] = self._map_tokens[name] = next(_LAYER_TOKENS)
+
+    def with_layer(
+        self,
+        name: str,
+        gdf: gpd.GeoDataFrame,
+        *,
+        metric: gpd.GeoDataFrame | None = None,
+        derived_unchanged: bool = False,
+    ) -> OneMap:
+        """A new map equal to this one with layer ``name`` swapped for ``gdf`` (this one untouched).
+
+        The new map shares the other layers, their projections and the cache: every value
+        derived from layers other than ``name`` stays valid without a rebuild.
+
+        Parameters
+        ----------
+        name
+            The layer swapped.
+        gdf
+            Its new rows (EPSG:4326).
+        metric
+            ``gdf`` already projected to the metric CRS (row for row), or None to project it
+            when first asked for.
+        derived_unchanged
+            The caller vouches that nothing derived from the map as a whole changes with the
+            swap — e.g. projects appended that load no grid element and lie inside the map's
+            extent (:meth:`covers`): caches of ``layers=None`` keep their values; those naming
+            ``name`` in ``layers`` rebuild. False (the default): every cache that depends on the
+            layer, named or as part of the whole map, rebuilds.
+
+        Returns
+        -------
+        OneMap
+            The new map.
+        """
+        token = next(_LAYER_TOKENS)
+        projections = {k: v for k, v in self._metric.items() if k != name}
+        if metric is not None:
+            projections[name] = metric
+        return OneMap(
+            layers={**self.layers, name: gdf},
+            crs_metric=self.crs_metric,
+            meta=self.meta,
+            path=self.path,
+            _metric=projections,
+            _tokens={**self._tokens, name: token},
+            _map_tokens={**self._map_tokens, name: self._map_tokens[name]}
+            if derived_unchanged
+            else {**self._map_tokens, name: token},
+            _cache=self._cache,  # keys carry the tokens: the two maps never mix their values
+            _cache_lock=self._cache_lock,
+            _build_locks=self._build_locks,
+        )
+
+    def covers(self, gdf: gpd.GeoDataFrame, metric: gpd.GeoDataFrame) -> bool:
+        """Whether the map's extent already covers these rows, so adding them to a layer changes
+        no extent: their lon/lat box lies inside :attr:`bounds` and their metric box inside the
+        box around the metric boxes of the layers.
+
+        Parameters
+        ----------
+        gdf
+            Rows in EPSG:4326.
+        metric
+            The same rows in the map's metric CRS.
+
+        Returns
+        -------
+        bool
+            True when every extent of the map stays as it is (empty rows: True).
+        """
+        if not len(gdf):
+            return True
+        if not any(len(g) for g in self.layers.values()):
+            return False  # an empty map has no extent to cover anything
+
+        def metric_box() -> tuple[float, float, float, float]:
+            boxes = pd.DataFrame([self.metric(n).total_bounds for n in self.layers if len(self[n])])
+            return (boxes[0].min(), boxes[1].min(), boxes[2].max(), boxes[3].max())
+
+        for (west, south, east, north), frame in (
+            (self.bounds, gdf),
+            (self.cached("metric_box", metric_box), metric),
+        ):
+            w, s, e, n = frame.total_bounds
+            if not (west <= w and e <= east and south <= s and n <= north):
+                return False
+        return True
 
     @property
     def synthetic(self) -> bool:

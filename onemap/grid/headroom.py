@@ -63,6 +63,27 @@ def _text(frame: pd.DataFrame, name: str) -> np.ndarray:
     return frame[name].fillna("").astype(str).to_numpy(dtype=object)
 
 
+def loads_elements(projects: pd.DataFrame) -> bool:
+    """Whether any of these ``projects`` rows can load a grid element, now or in some year.
+
+    Only a project naming an element (``asset_id``) loads one: an ``accepted`` one now, a
+    ``pushed`` one from its ``expected_year`` (:func:`onemap.grid.years.as_of`). Rows naming
+    none — what the approval platform pushes — change no headroom, so appending them leaves the
+    headroom table, the connection points and readiness as they were.
+
+    Parameters
+    ----------
+    projects
+        Rows of a ``projects`` layer.
+
+    Returns
+    -------
+    bool
+        True when at least one row names an element.
+    """
+    return bool(len(projects)) and bool((_text(projects, "asset_id") != "").any())
+
+
 def _promised_projects(onemap: OneMap, pf: float) -> pd.Series:
     """kVA promised to accepted projects, by the element id they name."""
     projects = onemap["projects"]

@@ -23,6 +23,11 @@ from typing import Any, ClassVar
 from onemap.errors import OnemapInputError
 from onemap.store.errors import StoreUnavailable
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -106,6 +111,59 @@ class Backend:
         return json.loads(value) if isinstance(value, str | bytes) else value
 
 
+LOCK_SUFFIX = "-lock"  # store.sqlite-lock: the writers' queue beside the database
+
+
+class WriterQueue:
+    """One writer at a time per SQLite store, waiting in the kernel rather than in SQLite.
+
+    SQLite lets a writer that finds the database locked retry on a timer (1, 2, 5 … 100 ms
+    sleeps), so under concurrent writes a waiter can miss turn after turn and wait a second
+    while the lock is free most of the time. Here the threads of a process queue on a lock and
+    the processes on an advisory ``flock`` of a file beside the database: each waiter is woken
+    the moment the lock is released. The kernel drops the lock of a killed process. Writers
+    that do not take part (another program) are still serialised by SQLite itself; without
+    ``fcntl`` (Windows) only the threads of a process queue.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def _file(self) -> int | None:
+        if fcntl is None:
+            return None
+        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:  # a read-only folder: SQLite's own locking still holds
+                return None
+            self._pid = os.getpid()
+        return self._fd
+
+    def close(self) -> None:
+        """Close the lock file (it reopens on the next write)."""
+        with self._threads:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = self._pid = None
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the writers' lock for the duration of the block."""
+        with self._threads:
+            fd = self._file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 class SQLiteBackend(Backend):
     """One SQLite file in WAL mode with fsynced commits and foreign keys on."""
 
@@ -123,6 +181,11 @@ class SQLiteBackend(Backend):
         self.url = f"sqlite:///{self.path}"
         if not self.path.parent.is_dir():
             raise StoreUnavailable(f"folder of the store does not exist: {self.path.parent}")
+        self._writers = WriterQueue(self.path.with_name(self.path.name + LOCK_SUFFIX))
+
+    def close(self) -> None:
+        super().close()
+        self._writers.close()
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -145,14 +208,15 @@ class SQLiteBackend(Backend):
     @contextlib.contextmanager
     def transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
         conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+        with self._writers.turn() if write else contextlib.nullcontext():
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
 
     def is_unique_violation(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)

@@ -321,11 +321,13 @@ class Store(FilingDesk):
 
     _PROJECT_COLUMNS = (
         "p.id, p.project_id, p.name, p.requested_kw, p.category, p.status, p.submitted, {geom},"
-        " p.properties, p.proposal, u.name, p.created"
+        " p.properties, {proposal}, u.name, p.created"
     )
 
-    def _project_select(self) -> str:
-        cols = self._PROJECT_COLUMNS.format(geom=self.backend.geom_out("p.geometry"))
+    def _project_select(self, proposals: bool = True) -> str:
+        cols = self._PROJECT_COLUMNS.format(
+            geom=self.backend.geom_out("p.geometry"), proposal="p.proposal" if proposals else "NULL"
+        )
         return f"SELECT {cols} FROM projects p LEFT JOIN users u ON u.id = p.pushed_by"
 
     def _project_record(self, r: tuple) -> ProjectRecord:
@@ -355,9 +357,24 @@ class Store(FilingDesk):
             ).fetchall()
         return Page([self._project_record(r) for r in rows], int(total), limit, offset)
 
-    def all_projects(self, after: int = 0) -> list[ProjectRecord]:
-        """Every pushed project with a store id above ``after`` (for merging into the map)."""
-        rows = self._rows(f"{self._project_select()} WHERE p.id > ? ORDER BY p.id", (after,))
+    def all_projects(self, after: int = 0, *, proposals: bool = True) -> list[ProjectRecord]:
+        """Every pushed project with a store id above ``after``, oldest first.
+
+        Parameters
+        ----------
+        after
+            Store id (:meth:`revision`) of the last project already seen.
+        proposals
+            False: leave ``proposal`` out (None) — what merging the projects into a served map
+            needs, without reading and parsing each stored answer.
+
+        Returns
+        -------
+        list of ProjectRecord
+            The projects.
+        """
+        select = self._project_select(proposals)
+        rows = self._rows(f"{select} WHERE p.id > ? ORDER BY p.id", (after,))
         return [self._project_record(r) for r in rows]
 
     def revision(self) -> int:
