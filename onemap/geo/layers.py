@@ -22,7 +22,7 @@ import shapely
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import STORAGE_CRS, looks_geographic, looks_like_degrees_in, looks_swapped
-from onemap.geo.schema import CROSS_SECTION, LAYERS, LayerSchema
+from onemap.geo.schema import CROSS_SECTION, LAYERS, YEAR_NOTE, YEAR_RANGE, LayerSchema
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -218,6 +218,8 @@ def _coerce(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
                 raise _err(f"'{series.iloc[row]}' is not a whole number", report, row, col.name)
             fill = col.default if col.default is not None else 0
             gdf[col.name] = num.fillna(fill).astype(np.int64)
+        elif col.kind == "year":
+            gdf[col.name] = _years(series, report, col.name)
         elif col.kind == "str":
             gdf[col.name] = series.map(_as_text).astype(object)
         if col.allowed:
@@ -233,6 +235,29 @@ def _coerce(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
                     col.name,
                 )
     return gdf
+
+
+def _years(series: pd.Series, report: LayerReport, name: str) -> pd.Series:
+    """A year column as float (NaN: none); refuse text, fractions and implausible years."""
+    num = pd.to_numeric(series, errors="coerce")
+    blank = series.isna() | (series.astype(str).str.strip() == "")
+    first, last = YEAR_RANGE
+    checks = (
+        (num.isna() & ~blank, "is not a year"),
+        (num.notna() & ~np.isfinite(num.fillna(0.0)), "is not a year"),
+        (num.notna() & ((num < first) | (num > last)), f"is not a year ({YEAR_NOTE})"),
+        (num.notna() & (num % 1 != 0), "is not a whole year"),
+    )
+    for bad, what in checks:
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise _err(
+                f"'{series.iloc[row]}' {what}: {name} is a calendar year, e.g. 2028",
+                report,
+                row,
+                name,
+            )
+    return num.astype(float)
 
 
 def _check_ids(ids: pd.Series, report: LayerReport, column: str) -> None:
@@ -367,7 +392,8 @@ def validate_layer(
     if name == "landuse":
         _check_landuse_codes(gdf, report)
     for col in schema.optional:
-        if col.name not in gdf.columns:
+        # A year column the source lacks stays absent: no year is the map as before.
+        if col.name not in gdf.columns and col.kind != "year":
             gdf[col.name] = col.default
     if gdf.crs.to_string() != STORAGE_CRS:
         gdf = gdf.to_crs(STORAGE_CRS)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["str", "float", "int"]
+# "year": a whole calendar year within YEAR_RANGE, stored as float (NaN: no year).
+Kind = Literal["str", "float", "int", "year"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,30 @@ CROSS_SECTION = (
 MAX_STRIP_WIDTH_M = 100.0
 MAX_STRIP_WIDTH_NOTE = "assumed bound: no single road strip is wider than 100 m (CJJ 37 ≤ ~45 m)"
 
-ASSET_KINDS = ("transformer", "ring_main_unit", "branch_box", "switching_station", "pole")
+# Years of the map over time (issue 17 item 5): the year an element enters service, the year a
+# project takes its load. Assumed plausibility bound, not from a standard: catches in-service
+# flags (0/1), two-digit years and unit slips.
+YEAR_RANGE = (1900, 2200)
+YEAR_NOTE = "assumed bound: a year between 1900 and 2200"
+IN_SERVICE = "in_service"  # substations, feeders, assets: the year it enters service
+EXPECTED_YEAR = "expected_year"  # projects: the year it takes its load
+YEAR_LAYERS: dict[str, str] = {
+    "substations": IN_SERVICE,
+    "feeders": IN_SERVICE,
+    "assets": IN_SERVICE,
+    "projects": EXPECTED_YEAR,
+}
+
+# street_cabinet: an OSM power street cabinet (man_made=street_cabinet + street_cabinet=power);
+# not a connection point (DESIGN §4 names transformers and branch boxes).
+ASSET_KINDS = (
+    "transformer",
+    "ring_main_unit",
+    "branch_box",
+    "switching_station",
+    "pole",
+    "street_cabinet",
+)
 CATEGORIES = (
     "lv_residential",
     "lv_small_micro",
@@ -137,6 +161,7 @@ LAYERS: dict[str, LayerSchema] = {
             (
                 Column("name", "str", default=""),
                 Column("status", "str", allowed=STATUS, default="existing"),
+                Column(IN_SERVICE, "year", aliases=("投运年份",)),
             ),
         ),
         LayerSchema(
@@ -154,6 +179,7 @@ LAYERS: dict[str, LayerSchema] = {
                 Column("name", "str", default=""),
                 Column("bus_section", "str", default=""),
                 Column("status", "str", allowed=STATUS, default="existing"),
+                Column(IN_SERVICE, "year", aliases=("投运年份",)),
             ),
         ),
         LayerSchema(
@@ -174,6 +200,7 @@ LAYERS: dict[str, LayerSchema] = {
                 # The transformer a branch box hangs off (its LV headroom comes from there).
                 Column("transformer_id", "str", default=""),
                 Column("status", "str", allowed=STATUS, default="existing"),
+                Column(IN_SERVICE, "year", aliases=("投运年份",)),
             ),
         ),
         LayerSchema(
@@ -221,6 +248,7 @@ LAYERS: dict[str, LayerSchema] = {
                 ),
                 Column("asset_id", "str", default=""),
                 Column("submitted", "str", default=""),
+                Column(EXPECTED_YEAR, "year", aliases=("投产年份",)),
             ),
         ),
     )

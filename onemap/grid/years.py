@@ -1,7 +1,8 @@
 """Headroom over the years (issue 17 item 5): the map as it will stand in a given year.
 
-Two optional columns carry the years (kept by the validator like any extra column; the schema
-does not require them):
+Two optional columns of the layer schemas carry the years (:data:`onemap.geo.schema.YEAR_LAYERS`;
+the validator refuses a value that is not a whole year within
+:data:`~onemap.geo.schema.YEAR_RANGE`, naming layer, row and field):
 
 - ``in_service`` on ``substations``, ``feeders``, ``assets`` and ``lines``: the year the element
   enters service. In year Y an element with ``in_service`` ≤ Y is in service (a ``planned`` one
@@ -23,11 +24,13 @@ import numpy as np
 import pandas as pd
 
 from onemap.geo.mapfile import OneMap
+from onemap.geo.schema import EXPECTED_YEAR, IN_SERVICE, YEAR_LAYERS
 
-__all__ = ["as_of"]
+__all__ = ["ELEMENT_LAYERS", "YEAR_MIN", "as_of"]
 
-YEAR_MIN = 1000  # smaller in_service values are flags (0/1), not years
-ELEMENT_LAYERS = ("substations", "feeders", "assets", "lines")
+YEAR_MIN = 1000  # smaller in_service values are flags (0/1, lines), not years
+# The layers whose elements enter service in a year (lines: in_service is a year or a flag).
+ELEMENT_LAYERS = (*(n for n, c in YEAR_LAYERS.items() if c == IN_SERVICE), "lines")
 
 
 def _years(layer: pd.DataFrame, column: str) -> np.ndarray:
@@ -38,7 +41,7 @@ def _years(layer: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _elements(layer: pd.DataFrame, year: int) -> pd.DataFrame:
-    y = _years(layer, "in_service")
+    y = _years(layer, IN_SERVICE)
     out = layer[~(y > year)].copy()
     built = ~np.isnan(y[~(y > year)])
     if "status" in out and built.any():
@@ -50,7 +53,7 @@ def _elements(layer: pd.DataFrame, year: int) -> pd.DataFrame:
 def _projects(layer: pd.DataFrame, year: int) -> pd.DataFrame:
     if not len(layer):
         return layer
-    y = _years(layer, "expected_year")
+    y = _years(layer, EXPECTED_YEAR)
     out = layer.copy()
     status = out["status"].fillna("pushed").astype(str).to_numpy() if "status" in out else None
     if status is None:

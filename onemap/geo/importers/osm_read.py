@@ -47,6 +47,9 @@ _ROAD_KEYS = frozenset(
 )
 _ROAD_PREFIXES = ("sidewalk", "cycleway", "lanes:", "parking:")
 _POWER_KEYS = ("power", "voltage", "voltage:primary", "rating", "substation", "name", "ref")
+# A power street cabinet as the OSM wiki tags it (man_made=street_cabinet + street_cabinet=power)
+# is read as the power object power=street_cabinet.
+STREET_CABINET = "street_cabinet"
 CHUNK = 50_000  # features converted and bbox-filtered at a time
 
 
@@ -141,13 +144,13 @@ def read_osm(
         osmium.FileProcessor(str(path))
         .with_locations(node_index)
         .with_areas(KeyFilter(*AREA_KEYS))
-        .with_filter(KeyFilter("highway", *AREA_KEYS))
+        .with_filter(KeyFilter("highway", STREET_CABINET, *AREA_KEYS))
     )
     try:
         for obj in processor:
             tags = obj.tags
             if obj.is_node():
-                if "power" in tags:
+                if "power" in tags or _is_street_cabinet(tags):
                     points.add(fab.create_point(obj.location), _power_row("n", obj.id, tags))
             elif obj.is_way():
                 if "highway" in tags:
@@ -186,9 +189,15 @@ def _road_key(key: str) -> bool:
     return key in _ROAD_KEYS or key.startswith(_ROAD_PREFIXES)
 
 
+def _is_street_cabinet(tags) -> bool:
+    return tags.get("man_made") == STREET_CABINET and tags.get(STREET_CABINET) == "power"
+
+
 def _power_row(kind: str, osm_id: int, tags) -> dict:
     row = {"osm": f"{kind}{osm_id}"}
     row.update(_subset(tags, _POWER_KEYS))
+    if "power" not in row and _is_street_cabinet(tags):
+        row["power"] = STREET_CABINET
     return row
 
 

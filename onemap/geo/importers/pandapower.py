@@ -283,7 +283,7 @@ def pandapower_layers(net_or_path: Any) -> tuple[dict[str, gpd.GeoDataFrame], Im
             )
         layers["substations"] = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
     layers["lines"] = _lines_layer(
-        net, line_geoms, lv_trafo, comp_of, line_comp, feeder_of_comp, open_lines
+        net, line_geoms, lv_trafo, comp_of, line_comp, feeder_of_comp, open_lines, busbars
     )
     houses = _house_parcels(net, kva, load_bus, mvlv, bus_pos, params["lv_max_kv"])
     if len(houses):
@@ -326,15 +326,20 @@ HOUSE_SIDE_M = 12.0  # side of the square parcel drawn around a house load (assu
 M_PER_DEG = 111_320.0  # metres per degree of latitude (spherical approximation)
 
 
-def _bus_ids(net, mvlv: pd.DataFrame) -> pd.Series:
-    """Topology id of every bus: ``pp-bus-N``, the LV busbar of an MV/LV transformer its
-    asset id ``pp-trafo-K``."""
+def _bus_ids(net, mvlv: pd.DataFrame, busbars: pd.Series | None = None) -> pd.Series:
+    """Topology id of every bus: ``pp-bus-N``; the LV busbar of an MV/LV transformer its
+    asset id ``pp-trafo-K``; a substation's MV busbar its substation id ``pp-sub-N`` (so a
+    feeder's lines lead back to the substation that heads it)."""
     ids = pd.Series([f"pp-bus-{b}" for b in net.bus.index], index=net.bus.index, dtype=object)
     ids.loc[mvlv["lv_bus"].to_numpy()] = [f"pp-trafo-{k}" for k in mvlv.index]
+    if busbars is not None and len(busbars):
+        ids.loc[busbars.index.to_numpy()] = busbars.to_numpy()
     return ids
 
 
-def _lines_layer(net, line_geoms, lv_trafo, comp_of, line_comp, feeder_of_comp, open_lines):
+def _lines_layer(
+    net, line_geoms, lv_trafo, comp_of, line_comp, feeder_of_comp, open_lines, busbars=None
+):
     """Every line of the net as the ``lines`` layer (topology, rating, type, length).
 
     ``rated_a`` = ``max_i_ka`` × 1000 × ``parallel`` × ``df``; ``capacity_kva`` = √3 × ``vn_kv``
@@ -347,7 +352,7 @@ def _lines_layer(net, line_geoms, lv_trafo, comp_of, line_comp, feeder_of_comp, 
         return None
     mvlv = net.trafo[net.trafo["in_service"]]
     mvlv = mvlv[mvlv["vn_lv_kv"] <= 1.0]
-    bus_ids = _bus_ids(net, mvlv)
+    bus_ids = _bus_ids(net, mvlv, busbars)
     kv = line["from_bus"].map(net.bus["vn_kv"]).to_numpy(dtype=float)
     rated = (line["max_i_ka"] * A_PER_KA * line["parallel"] * line["df"]).to_numpy(dtype=float)
     live = (line["in_service"] & ~line.index.isin(open_lines)).to_numpy()

@@ -79,7 +79,11 @@ def test_helsinki_cycleways_and_power(shared_data):
     layers, report = osm_layers(shared_data / "osm" / "helsinki.osm.pbf")
     assert report.matching["cycleway_matched"] > 30
     assert report.matching["bike_sides_mapped"] > 30
-    assert set(layers["assets"]["kind"]) == {"branch_box"}  # power=box and cabinets
+    kinds = layers["assets"].set_index("asset_id")["kind"]
+    # power=box and cable_distribution_cabinet are branch boxes; n3359546119 is tagged
+    # man_made=street_cabinet + street_cabinet=power: a street cabinet (issue 17)
+    assert set(kinds.drop("osm-n3359546119")) == {"branch_box"}
+    assert kinds["osm-n3359546119"] == "street_cabinet"
     assert len(layers["substations"]) == 1
     # the 0.6 kV minor line is an LV line of the lines layer (issue 17), not a skipped feeder
     assert "power=minor_line at 0.6 kV is not a 10/20 kV feeder" not in report.skipped
