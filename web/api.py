@@ -53,6 +53,7 @@ from web.models import (
     ProjectOut,
     ReadinessSummary,
 )
+from web.pages import derived
 from web.projects import project_row
 from web.state import ONEMAP_VERSION, AppState, State, state_of
 
@@ -278,6 +279,11 @@ def capacity(
     limit: Annotated[int | None, Query(gt=0)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     zoom: Annotated[float | None, Query(ge=0, le=24)] = None,
+    # Not in the OpenAPI document: the recorded contract (tests/contract) keeps it unchanged.
+    voltage_kv: Annotated[
+        float | None,
+        Query(gt=0, le=1000, include_in_schema=False, description="only elements of this kV"),
+    ] = None,
     lang: Annotated[
         Literal["zh", "en"] | None,
         Query(
@@ -293,7 +299,15 @@ def capacity(
 
     Without ``bbox``/``limit`` the whole layer (a download); ``format=csv`` adds lon/lat columns.
     """
+    # Where the map has lines, their segments come too (LineStrings, layer "lines", with
+    # hosting_kva); ?voltage_kv= keeps only the elements of that voltage (e.g. 0.4). Said here,
+    # not in the docstring: the docstring is the OpenAPI text of the recorded contract.
     index = state.capacity_index()
+    if voltage_kv is not None:
+        full, kv = index, services.capacity_voltage(index, voltage_kv)
+        index = state.derived(
+            f"capacity:kv:{kv!r}", lambda _m: services.capacity_at_voltage(full, kv)
+        )
     if format == "csv":
         rows = index.select(parse_bbox(bbox) if bbox else None)
         if lang is not None:
@@ -339,6 +353,7 @@ def make_router() -> APIRouter:
     """
     api = APIRouter(prefix="/api/v1", tags=["api"])
     api.include_router(router)
+    api.include_router(derived.router)  # one parcel's why, the plan's layers
     api.include_router(filings.router)
     return api
 
@@ -407,11 +422,14 @@ async def preview(
     return await anyio.to_thread.run_sync(call, check_lang(lang), limiter=state.preview_limiter)
 
 
+YearQ = derived.YearQ
+
+
 @router.get("/readiness/summary", response_model=ReadinessSummary)
-def readiness_summary(state: State) -> dict:
+def readiness_summary(state: State, year: YearQ = None) -> dict:
     """Readiness counts of every parcel (its own forecast load and category) and per-district
-    statistics."""
-    r = state.readiness()
+    statistics (``year``: for the map as it stands that year)."""
+    r = derived.readiness_of(state, year)
     out = r.result.to_dict()
     out["districts"] = json.loads(r.districts.to_json(orient="records", force_ascii=False))
     return out
@@ -432,9 +450,11 @@ def readiness_zones(
     limit: Annotated[int | None, Query(gt=0)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     zoom: Annotated[float | None, Query(ge=0, le=24)] = None,
+    year: YearQ = None,
 ) -> Response:
-    """Readiness zones as a GeoJSON FeatureCollection (A/B/C/D in ``readiness``)."""
-    index = state.readiness().indexes[kind]
+    """Readiness zones as a GeoJSON FeatureCollection (A/B/C/D in ``readiness``; ``year``: for
+    the map as it stands that year)."""
+    index = derived.readiness_of(state, year).indexes[kind]
     body = index.feature_collection(
         parse_bbox(bbox) if bbox else None,
         limit=_limit(state, limit) if limit else max(len(index), 1),

@@ -130,6 +130,54 @@ def capacity_csv(layer: gpd.GeoDataFrame) -> str:
     return _capacity_csv(layer)
 
 
+def capacity_voltage(index: Any, voltage_kv: float) -> float | None:
+    """The voltage of the capacity layer that ``voltage_kv`` names (within 1 V), else None.
+
+    Parameters
+    ----------
+    index
+        The capacity layer's :class:`web.spatial.LayerIndex`.
+    voltage_kv
+        The voltage asked for (``?voltage_kv=``).
+
+    Returns
+    -------
+    float or None
+        The matching voltage as the layer carries it (a small, bounded set of cache keys).
+    """
+    kv = pd.to_numeric(index.gdf["voltage_kv"], errors="coerce").to_numpy(dtype=float)
+    hit = kv[np.isclose(kv, voltage_kv, rtol=0.0, atol=1e-3)]
+    return float(hit[0]) if len(hit) else None
+
+
+def capacity_at_voltage(index: Any, voltage_kv: float | None) -> Any:
+    """The capacity index cut to the elements of one voltage (the ``?voltage_kv=`` filter).
+
+    Parameters
+    ----------
+    index
+        The capacity layer's :class:`web.spatial.LayerIndex`.
+    voltage_kv
+        A voltage of the layer (:func:`capacity_voltage`); None gives an empty index.
+
+    Returns
+    -------
+    web.spatial.LayerIndex
+        The same kind of index over the matching rows only, in their order.
+    """
+    kv = pd.to_numeric(index.gdf["voltage_kv"], errors="coerce").to_numpy(dtype=float)
+    keep = np.zeros(len(kv), dtype=bool) if voltage_kv is None else kv == voltage_kv
+    gdf = index.gdf.iloc[np.flatnonzero(keep)]
+    return type(index)(
+        name=index.name,
+        gdf=gdf,
+        id_column=index.id_column,
+        tree=shapely.STRtree(gdf.geometry.to_numpy()),
+        bounds=index.bounds[keep],
+        priority=index.priority[keep],
+    )
+
+
 def capacity_csv_public(onemap: OneMap, layer: gpd.GeoDataFrame, lang: str) -> tuple[str, str]:
     """The capacity download for people (:func:`onemap.grid.headroom.public_capacity_csv`)
     and its file name (with the data date).
@@ -355,7 +403,7 @@ def asset_positions(onemap: OneMap) -> dict[Any, tuple[float, float]]:
 
 
 def readiness_result(
-    onemap: OneMap, kw: float | None = None, category: str | None = None
+    onemap: OneMap, kw: float | None = None, category: str | None = None, year: int | None = None
 ) -> ReadinessResult:
     """Readiness of every parcel (:func:`onemap.connection.bulk.readiness`).
 
@@ -365,13 +413,15 @@ def readiness_result(
         The served map.
     kw, category
         One load and category for every parcel; None: each parcel's own.
+    year
+        Answer for the map as it stands that year (:func:`onemap.grid.years.as_of`).
 
     Returns
     -------
     ReadinessResult
         The library's result.
     """
-    return readiness(onemap, kw, category)
+    return readiness(onemap, kw, category, year=year)
 
 
 READINESS_KINDS = {"zones": "readiness", "hexagons": "h3", "parcels": "parcel_id"}

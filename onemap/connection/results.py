@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -29,6 +30,7 @@ __all__ = [
     "Preview",
     "PreviewRoute",
     "ReadinessResult",
+    "parcel_why",
     "route_rows",
 ]
 
@@ -252,3 +254,127 @@ class Preview:
 
 def _opt(value: ConnectionPoint | PreviewRoute | None, *lang: str) -> dict[str, object] | None:
     return None if value is None else value.to_dict(*lang)
+
+
+def parcel_why(
+    result: ReadinessResult,
+    onemap: object,
+    parcel_id: str,
+    lang: str = DEFAULT_LANG,
+    rules: object = None,
+) -> dict[str, object]:
+    """Why one parcel of a bulk result has its class: the same ``why`` codes and messages as a
+    preview (:mod:`onemap.connection.why`), from the bulk row itself, so they always match the
+    class the map shows.
+
+    A/B/C: the chosen point, its headroom and route length, and the route's filing verdict
+    (for a route that needs permits, the verdict's own reasons: the chosen route is
+    materialised and judged). D: the binding constraint and what would change it, from the
+    connection points around the parcel. No search is re-run for D; one pass at most for A–C.
+
+    Parameters
+    ----------
+    result
+        The bulk readiness of ``onemap`` (:func:`onemap.connection.bulk.readiness`).
+    onemap
+        The map the result was computed on (for a ``year``: the map as of that year).
+    parcel_id
+        The parcel.
+    lang
+        Language of the messages (``zh`` or ``en``).
+    rules
+        The rule table (default: the map's own).
+
+    Returns
+    -------
+    dict
+        ``parcel_id``, ``readiness``, ``readiness_label``, ``category``, ``requested_kw``,
+        ``supply_class``, ``supply_radius_m`` and ``why`` (list of code, kind, message).
+    """
+    from types import SimpleNamespace
+
+    from onemap.connection.points import connection_points
+    from onemap.connection.why import explain, why_connected
+    from onemap.routing.check import check_route
+    from onemap.rules import resolve_rules
+
+    lang = check_lang(lang)
+    rules = resolve_rules(onemap, rules)
+    hit = np.flatnonzero(result.layer["parcel_id"].astype(str).to_numpy() == str(parcel_id))
+    if not len(hit):
+        raise OnemapInputError(f"no parcel '{parcel_id}'", layer="landuse", field="parcel_id")
+    i = int(hit[0])
+    row = result.layer.iloc[i]
+    category, cls = str(row["category"]), str(row["readiness"])
+    voltage = rules.category(category).voltage_kv
+    supply_class = str(row["supply_class"])
+    radius = rules.supply_radius(rules.radius_voltage(voltage), supply_class)
+    kw = float(row["requested_kw"])
+    if cls != "D" and isinstance(row["asset_id"], str):
+        eligible = bool(row["filing_eligible"])
+        covered = rules.filing.covers(voltage)
+        verdict: dict = {}
+        if not covered:  # ≥ 35 kV: never a filing (as the preview's NOT_COVERED)
+            length = float(row["route_length_m"])
+            known = tuple(rules.filing.voltages_kv)
+            verdict = NotCovered(voltage, length, known).to_dict(lang)
+        elif not eligible:
+            run = result._runs[row["group"]]
+            j = int(run.position[i])
+            rows = route_rows(run, j, cls == "B")
+            src = run.src_filing if cls == "B" else run.src_full
+            near = run.filing if cls == "B" else run.full
+            lead = src.leads.get(int(near.source_row[j]))
+            if lead:  # joined off the graph: judge the drawn line (as the preview does)
+                line = run.net.geometry(rows, head=lead)
+                v = check_route(onemap, line, voltage, rules=rules, placement="sidewalk_first")
+            else:
+                v = run.net.verdict(rows, None)
+            verdict = v.to_dict(lang)
+        second = None
+        if isinstance(row["second_asset_id"], str):
+            pts = connection_points(onemap, category, rules)
+            at = pts.index[pts["asset_id"] == row["second_asset_id"]]
+            kind = str(pts.loc[at[0], "kind"]) if len(at) else "substation"
+            head = float(pts.loc[at[0], "headroom_kw"]) if len(at) else math.nan
+            second = (str(row["second_asset_id"]), kind, head, float(row["second_distance_m"]))
+        why = why_connected(
+            readiness=cls,
+            asset_id=str(row["asset_id"]),
+            kind=str(row["kind"]),
+            headroom_kw=float(row["headroom_kw"]),
+            distance_m=float(row["distance_m"]),
+            kw=kw,
+            radius_m=radius,
+            supply_class=supply_class,
+            door_m=rules.connection.door_m,
+            filing_eligible=eligible,
+            filing_reasons=verdict.get("reasons", []),
+            filing_limit_m=verdict.get("limit_m")
+            or (rules.filing.limit_m(voltage) if covered else None),
+            second=second,
+        )
+    else:
+        stub = SimpleNamespace(
+            readiness="D",
+            connection_point=None,
+            power_flow=None,
+            requested_kw=kw,
+            category=category,
+            voltage_kv=voltage,
+            supply_radius_m=radius,
+            supply_class=supply_class,
+            lang=lang,
+        )
+        pts = connection_points(onemap, category, rules)
+        why = explain(onemap, rules, stub, row.geometry, pts, str(row["group"]))
+    return {
+        "parcel_id": str(row["parcel_id"]),
+        "readiness": cls,
+        "readiness_label": class_label(cls, lang),
+        "category": category,
+        "requested_kw": kw,
+        "supply_class": supply_class,
+        "supply_radius_m": radius,
+        "why": [w.to_dict(lang) for w in why],
+    }

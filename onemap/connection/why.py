@@ -29,6 +29,23 @@ KIND_ZH = {
 }
 
 
+# Category names for the messages (the web app's strings name them the same way).
+CATEGORY_NAMES = {
+    "lv_residential": ("低压居民", "LV residential"),
+    "lv_small_micro": ("低压小微企业", "LV small and micro business"),
+    "lv_non_residential": ("低压非居民", "LV non-residential"),
+    "hv_single": ("高压单电源", "HV single source"),
+    "hv_dual": ("高压双电源", "HV dual source"),
+    "hv_important": ("高压重要用户", "HV important customer"),
+    "hv_35kv_plus": ("35 千伏及以上", "35 kV and above"),
+}
+
+
+def _cat(category: str, lang: str) -> str:
+    names = CATEGORY_NAMES.get(category)
+    return category if names is None else names[0 if lang == "zh" else 1]
+
+
 @dataclass(frozen=True)
 class Why:
     code: str
@@ -177,9 +194,9 @@ def why_gap(
         out.append(
             Why(
                 "CATEGORY_NOT_SERVED",
-                f"地图上没有可供 {category}（{voltage_kv:g} kV）接入的{kinds_zh}",
-                f"the map has no {kinds_en} a {category} ({voltage_kv:g} kV) customer can "
-                "connect to",
+                f"地图上没有可供{_cat(category, 'zh')}（{voltage_kv:g} kV）用户接入的{kinds_zh}",
+                f"the map has no {kinds_en} a {_cat(category, 'en')} ({voltage_kv:g} kV) "
+                "customer can connect to",
             )
         )
     feasible = [c for c in near if math.isfinite(c.headroom_kw) and c.headroom_kw >= kw]
@@ -316,9 +333,9 @@ def why_gap(
         out.append(
             Why(
                 "FIX_OTHER_CATEGORY",
-                f"改按 {cat} 申请：{c.asset_id}（{_kind(c.kind, 'zh')}，直线 {_m(c.distance_m)} "
-                f"米）余量 {_kw(c.headroom_kw)} kW",
-                f"apply as {cat} instead: {c.asset_id} ({_kind(c.kind, 'en')}, "
+                f"改按{_cat(cat, 'zh')}申请：{c.asset_id}（{_kind(c.kind, 'zh')}，"
+                f"直线 {_m(c.distance_m)} 米）余量 {_kw(c.headroom_kw)} kW",
+                f"apply as {_cat(cat, 'en')} instead: {c.asset_id} ({_kind(c.kind, 'en')}, "
                 f"{_m(c.distance_m)} m in a straight line) has {_kw(c.headroom_kw)} kW",
                 "fix",
             )
@@ -406,14 +423,15 @@ def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
         d = shapely.distance(shapely.points(x[cand], y[cand]), site)
         keep = cand[d <= radius]
         dist = d[d <= radius]
+        order = np.argsort(dist, kind="stable")
+        keep, dist = keep[order], dist[order]
+        # columns taken once as arrays: one .iloc per candidate was most of a preview's time
+        ids = frame["asset_id"].to_numpy()[keep]
+        kinds = frame["kind"].to_numpy()[keep]
+        room = frame["headroom_kw"].to_numpy(dtype=float)[keep]
         return [
-            Candidate(
-                str(frame["asset_id"].iloc[k]),
-                str(frame["kind"].iloc[k]),
-                float(frame["headroom_kw"].iloc[k]),
-                float(dd),
-            )
-            for k, dd in sorted(zip(keep.tolist(), dist.tolist(), strict=True), key=lambda t: t[1])
+            Candidate(str(i), str(k), float(h), float(dd))
+            for i, k, h, dd in zip(ids, kinds, room, dist.tolist(), strict=True)
         ]
 
     radius = p.supply_radius_m

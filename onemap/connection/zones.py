@@ -20,7 +20,15 @@ import shapely
 from onemap.geo.crs import STORAGE_CRS
 from onemap.lang import CLASSES
 
-DEFAULT_H3_RESOLUTION = 8  # ≈ 0.74 km² cells: a few blocks, the scale investors compare
+DEFAULT_H3_RESOLUTION = 8  # ≈ 0.74 km² cells: a few blocks (an explicit choice only)
+# Automatic resolution (issue 16 item 8), tuning, not policy: no cell larger than
+# MAX_HEX_SHARE of the district's extent (the convex hull of its parcels; H3 cell areas vary a
+# little across a district, hence the margin), and no finer than cells that hold about
+# PARCELS_PER_HEX parcels on average.
+MAX_HEX_SHARE = 0.1
+HEX_AREA_MARGIN = 1.15
+PARCELS_PER_HEX = 4.0
+MAX_AUTO_RESOLUTION = 13
 
 
 def zones(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -51,15 +59,68 @@ def _shares(frame: pd.DataFrame, key: str, weight: str | None) -> pd.DataFrame:
     return table.div(total.where(total > 0), axis=0), total
 
 
-def hexagons(layer: gpd.GeoDataFrame, resolution: int = DEFAULT_H3_RESOLUTION) -> gpd.GeoDataFrame:
-    """H3 cells covering the parcels with per-class shares of parcels and of parcel area.
+def _extent(layer: gpd.GeoDataFrame) -> shapely.Geometry:
+    """The district's extent: the convex hull of every parcel (no union: one pass over the
+    vertices, fast on a city)."""
+    return shapely.convex_hull(shapely.geometrycollections(layer.geometry.to_numpy()))
 
-    Columns ``h3``, ``parcels``, ``area_m2``, ``share_A`` … ``share_D`` (of parcels),
-    ``area_share_A`` … ``area_share_D`` (of area), ``majority`` (class with most area); CRS of
-    the layer.
+
+def auto_resolution(layer: gpd.GeoDataFrame) -> int:
+    """The H3 resolution whose cells fit the district of ``layer`` (metric CRS).
+
+    The coarsest resolution whose cells are at most :data:`MAX_HEX_SHARE` of the district's
+    extent (the convex hull of the parcels), refined while a cell still holds about
+    :data:`PARCELS_PER_HEX` parcels on average (dense districts get finer cells).
+
+    Parameters
+    ----------
+    layer
+        Parcels (the readiness layer), metric CRS.
+
+    Returns
+    -------
+    int
+        H3 resolution (0–:data:`MAX_AUTO_RESOLUTION`).
+    """
+    if not len(layer):
+        return DEFAULT_H3_RESOLUTION
+    hull = _extent(layer)
+    extent = float(hull.area)
+    c = gpd.GeoSeries([hull.centroid], crs=layer.crs).to_crs(STORAGE_CRS).iloc[0]
+
+    def cell_m2(res: int) -> float:
+        return float(h3.cell_area(h3.latlng_to_cell(c.y, c.x, res), unit="m^2"))
+
+    fits = next(
+        (
+            r
+            for r in range(MAX_AUTO_RESOLUTION + 1)
+            if cell_m2(r) * HEX_AREA_MARGIN <= MAX_HEX_SHARE * extent
+        ),
+        MAX_AUTO_RESOLUTION,
+    )
+    footprint = PARCELS_PER_HEX * extent / len(layer)
+    dense = max(
+        (r for r in range(MAX_AUTO_RESOLUTION + 1) if cell_m2(r) >= footprint), default=fits
+    )
+    return max(fits, dense)
+
+
+def hexagons(layer: gpd.GeoDataFrame, resolution: int | None = None) -> gpd.GeoDataFrame:
+    """H3 cells holding the parcels, with per-class shares of parcels and of parcel area.
+
+    Only cells holding at least one parcel (its representative point) are kept, each clipped to
+    the district's extent (the convex hull of the parcels), so no cell spills past the district.
+    ``resolution`` None: :func:`auto_resolution` (cells small relative to the district).
+
+    Columns ``h3``, ``resolution``, ``parcels``, ``area_m2`` (parcel area inside the cell),
+    ``share_A`` … ``share_D`` (of parcels), ``area_share_A`` … ``area_share_D`` (of that area),
+    ``majority`` (class with most area); CRS of the layer.
     """
     if not len(layer):
         return gpd.GeoDataFrame(columns=["h3", "geometry"], geometry="geometry", crs=layer.crs)
+    if resolution is None:
+        resolution = auto_resolution(layer)
     lonlat = layer.to_crs(STORAGE_CRS)
     west, south, east, north = lonlat.total_bounds
     pad = h3.average_hexagon_edge_length(resolution, unit="km") / 111.0 * 2
@@ -77,14 +138,6 @@ def hexagons(layer: gpd.GeoDataFrame, resolution: int = DEFAULT_H3_RESOLUTION) -
         {"h3": cells}, geometry=shapely.polygons(rings), crs=STORAGE_CRS
     ).to_crs(layer.crs)
 
-    parts = gpd.overlay(
-        layer[["parcel_id", "readiness", "geometry"]],
-        hexes,
-        how="intersection",
-        keep_geom_type=True,
-    )
-    parts["area_m2"] = parts.geometry.area
-    area_share, area_total = _shares(parts, "h3", "area_m2")
     points = gpd.GeoDataFrame(
         layer[["parcel_id", "readiness"]],
         geometry=layer.geometry.representative_point(),
@@ -94,10 +147,27 @@ def hexagons(layer: gpd.GeoDataFrame, resolution: int = DEFAULT_H3_RESOLUTION) -
     joined = joined.drop_duplicates("parcel_id")  # a point on a shared edge counts once
     count_share, count_total = _shares(joined, "h3", None)
 
-    out = hexes.set_index("h3")
-    out = out.loc[out.index.isin(area_total.index)].copy()
+    parts = gpd.overlay(
+        layer[["parcel_id", "readiness", "geometry"]],
+        hexes,
+        how="intersection",
+        keep_geom_type=True,
+    )
+    parts["area_m2"] = parts.geometry.area
+    # Cells without a parcel are dropped; a parcel's sliver in one counts in its own cell.
+    hexes = hexes[hexes["h3"].isin(count_total.index)]
+    own = pd.Series(joined["h3"].to_numpy(), index=joined["parcel_id"].to_numpy())
+    stray = ~parts["h3"].isin(count_total.index)
+    parts.loc[stray, "h3"] = own.reindex(parts.loc[stray, "parcel_id"]).to_numpy()
+    parts = parts[parts["h3"].notna()]
+    area_share, area_total = _shares(parts, "h3", "area_m2")
+
+    hull = _extent(layer)
+    out = hexes.set_index("h3").copy()
+    out["geometry"] = shapely.intersection(out.geometry.to_numpy(), hull)
+    out["resolution"] = resolution
     out["parcels"] = count_total.reindex(out.index).fillna(0).astype(int)
-    out["area_m2"] = area_total.reindex(out.index)
+    out["area_m2"] = area_total.reindex(out.index).fillna(0.0)
     for c in CLASSES:
         out[f"share_{c}"] = count_share[c].reindex(out.index)
         out[f"area_share_{c}"] = area_share[c].reindex(out.index)
@@ -137,10 +207,11 @@ def districts(layer: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def write_readiness(
-    layer: gpd.GeoDataFrame, path: str | Path, resolution: int = DEFAULT_H3_RESOLUTION
+    layer: gpd.GeoDataFrame, path: str | Path, resolution: int | None = None
 ) -> Path:
     """Write the ``readiness`` layer, ``readiness_zones``, ``readiness_h3`` and
-    ``readiness_districts`` to a GeoPackage (EPSG:4326), atomically (temp file, then rename)."""
+    ``readiness_districts`` to a GeoPackage (EPSG:4326), atomically (temp file, then rename).
+    ``resolution`` None: the H3 resolution fitted to the district (:func:`auto_resolution`)."""
     import pyogrio
 
     from onemap.geo.mapfile import atomic_gpkg

@@ -10,13 +10,15 @@ about 2.4 km² and returns its seven layers in EPSG:4326:
   with sidewalks only).
 - **landuse**: the blocks between the road reserves (each road buffered by its wider half
   cross-section plus a setback), cut into parcels; three districts with their own land-use mix,
-  FAR, status, area type and outage hours; four 1303 power-supply parcels.
+  FAR, status, area type and outage hours; seven 1303 power-supply parcels (two hold
+  the substations, five are candidate sites for the planner).
 - **substations**, **feeders**, **assets**: two 110 kV substations on 1303 parcels; 10 kV feeders
   along the road centre lines; transformers, branch boxes, ring main units and switching
   stations at the outer edge of the road corridors. The north-east corner (a planned new area)
   is left without any grid, so that it shows up as a grid gap.
 - **ducts** along sidewalks (one crossing a carriageway) and **projects** pushed by the approval
-  platform, one per connection category.
+  platform, one per connection category; the pushed ones name the point they will load and
+  the year they take it (``expected_year``, for the readiness year by year).
 
 Everything random comes from one ``numpy.random.default_rng(seed)`` drawn in a fixed order, so
 the same seed gives the same layers. The numbers at the top of this module are knobs of the
@@ -91,7 +93,7 @@ def generate_demo(seed: int = SEED) -> dict[str, gpd.GeoDataFrame]:
         "feeders": feeders,
         "assets": assets,
         "ducts": _ducts(net),
-        "projects": _projects(rng, landuse, assets, feeders, seed),
+        "projects": _projects(rng, landuse, assets, feeders, seed, substations),
     }
     return {name: layers[name].to_crs(STORAGE_CRS) for name in LAYER_NAMES if name in layers}
 

@@ -129,9 +129,17 @@ OUTAGE_OVER_TARGET_COUNT = 5
 # The corner left without any grid (a planned new area): grid rectangle (i0, j0, i1, j1).
 GAP_RECT = (3, 2, 5, 4)
 # Power-supply land (1303): parcels nearest these grid positions (i, j; fractions lie between
-# grid lines). The first two host the substations, the others are candidate sites, one of them
-# deep in the grid gap.
-POWER_LAND_AT = ((1.0, 1.0), (4.0, 1.0), (4.5, 3.5), (1.0, 3.0))
+# grid lines). The first two host the substations, the other five are candidate sites (so a
+# planner can try k = 1…5 new substations), two of them in the grid gap.
+POWER_LAND_AT = (
+    (1.0, 1.0),
+    (4.0, 1.0),
+    (4.5, 3.5),
+    (1.0, 3.0),
+    (3.5, 2.5),
+    (2.5, 3.5),
+    (3.0, 0.5),
+)
 
 # --- grid --------------------------------------------------------------------------------------
 # (id, name, feeders, nameplate MVA, peak share of nameplate).
@@ -185,6 +193,10 @@ PROJECTS = (
     ("hv_35kv_plus", 12000.0, "1001", "临港产业片区", "planned", "pushed", "新材料产业园"),
 )
 PROJECT_SUBMITTED_DAYS_BEFORE = (2, 20)
+# Pushed projects take their load in a later year (issue 17 item 5: ``expected_year``): the
+# n-th pushed one this many years after the data date, cycling. They name the point they will
+# load, so the map as of that year counts them; accepted ones load it already (no year).
+PUSHED_EXPECTED_AFTER_YEARS = (1, 2, 3)
 
 
 @dataclass

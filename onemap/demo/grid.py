@@ -27,6 +27,7 @@ from onemap.demo.district import (
     FEEDER_LOADING,
     PROJECT_SUBMITTED_DAYS_BEFORE,
     PROJECTS,
+    PUSHED_EXPECTED_AFTER_YEARS,
     RULES_ID,
     SUBSTATION_KV,
     SUBSTATIONS,
@@ -76,6 +77,7 @@ def _substations(
             "peak_load_mva": [round(s[3] * rng.uniform(*s[4]), 1) for s in SUBSTATIONS],
             "name": [s[1] for s in SUBSTATIONS],
             "status": "existing",
+            "in_service": np.nan,  # in service already (no year: nothing planned here)
         },
         geometry=points,
         crs=_metric_crs(),
@@ -155,6 +157,7 @@ def _feeders(
             "name": [f"{s}{m:02d}线" for s, m in zip(short, number, strict=True)],
             "bus_section": np.where(number % 2 == 1, "I", "II"),
             "status": "existing",
+            "in_service": np.nan,
         },
         geometry=lines,
         crs=_metric_crs(),
@@ -286,6 +289,7 @@ def _assets(
             "peak_load_kva": peak,
             "promised_kva": np.full(n, np.nan),
             "status": "existing",
+            "in_service": np.full(n, np.nan),
         },
         geometry=table["geom"].to_numpy(),
         crs=_metric_crs(),
@@ -342,9 +346,12 @@ def _projects(
     assets: gpd.GeoDataFrame,
     feeders: gpd.GeoDataFrame,
     seed: int,
+    substations: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """One project per connection category on a fitting parcel; accepted ones name the nearest
-    connection point with room for them (transformers for LV, ring main units for HV)."""
+    connection point with room for them (transformers for LV, ring main units for HV), pushed
+    ones the point they will load and the year they take it (``expected_year``; ≥ 35 kV: the
+    nearest substation)."""
     rules = load_rules(RULES_ID)
     pf = rules.connection.power_factor
     feeder_room = (feeders["capacity_mva"] - feeders["peak_load_mva"]).to_numpy() * 1000.0 * pf
@@ -356,6 +363,7 @@ def _projects(
 
     used: set[int] = set()
     rows, points = [], []
+    pushed = 0
     for k, (cat, kw, code, district, parcel_status, status, name) in enumerate(PROJECTS):
         free = ~parcels.index.isin(list(used))
         # The wanted parcel, relaxing status, then district, then land use if a seed has none.
@@ -370,9 +378,14 @@ def _projects(
         choice = int(rng.choice(np.flatnonzero(fits)))
         used.add(choice)
         point = shapely.point_on_surface(parcels.geometry.to_numpy()[choice])
-        asset_id = ""
-        if status == "accepted":
-            lv = rules.category(cat).voltage_kv <= rules.connection.lv_voltage_kv
+        asset_id, year = "", np.nan
+        voltage = rules.category(cat).voltage_kv
+        if voltage > FEEDER_KV and substations is not None and len(substations):
+            # ≥ 35 kV: the load goes on the nearest substation
+            near = shapely.distance(substations.geometry.to_numpy(), point)
+            asset_id = str(substations["substation_id"].iloc[int(np.argmin(near))])
+        else:
+            lv = voltage <= rules.connection.lv_voltage_kv
             ok = (
                 (kind == "transformer") & (tx_room >= kw)
                 if lv
@@ -381,8 +394,11 @@ def _projects(
             if ok.any():
                 dist = np.where(ok, shapely.distance(assets.geometry.to_numpy(), point), np.inf)
                 asset_id = assets["asset_id"].iloc[int(np.argmin(dist))]
-            else:  # nowhere to promise the load: the project stays pushed
+            elif status == "accepted":  # nowhere to promise the load: the project stays pushed
                 status = "pushed"
+        if status == "pushed":
+            after = PUSHED_EXPECTED_AFTER_YEARS[pushed % len(PUSHED_EXPECTED_AFTER_YEARS)]
+            year, pushed = day.year + after, pushed + 1
         submitted = day - dt.timedelta(days=int(rng.integers(*PROJECT_SUBMITTED_DAYS_BEFORE)))
         rows.append(
             {
@@ -393,6 +409,7 @@ def _projects(
                 "status": status,
                 "asset_id": asset_id,
                 "submitted": submitted.isoformat(),
+                "expected_year": year,
             }
         )
         points.append(point)

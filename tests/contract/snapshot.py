@@ -137,7 +137,13 @@ def _http(folder: Path) -> dict[str, Any]:
         "check_route": ("/api/v1/check-route", {"route": ROUTE, "voltage_kv": 0.4, "date": DATE}),
         "check_route_en": (
             "/api/v1/check-route?lang=en",
-            {"route": {"type": "Feature", "geometry": ROUTE, "properties": {}}, "voltage_kv": 10},
+            # the date is fixed: without one the deadline counts from today (a recording made
+            # before midnight would fail after it)
+            {
+                "route": {"type": "Feature", "geometry": ROUTE, "properties": {}},
+                "voltage_kv": 10,
+                "date": DATE,
+            },
         ),
         "project": (
             "/api/v1/projects",

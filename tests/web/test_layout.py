@@ -67,4 +67,5 @@ def test_every_page_and_endpoint_is_registered(client):
     api |= {"/filings", "/filings.csv", "/filings/{filing_id}", "/filings/{filing_id}/events"}
     api |= {"/filings/{filing_id}/history", "/filings/{filing_id}/decision.pdf"}
     api |= {"/search", "/corridors"}  # issue 16 items 4, 5
+    api |= {"/readiness/parcels/{parcel_id}", "/plan/layers/{name}"}  # issue 16 item 8
     assert set(client.get("/openapi.json").json()["paths"]) == {f"/api/v1{p}" for p in api}

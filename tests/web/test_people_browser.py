@@ -212,8 +212,8 @@ def test_phone_nav_fits_panel_collapses_zoom_allowed(server, browser, lang, path
             "els => els.map(e => e.content)"
         )
         assert viewport and not any("user-scalable=no" in v for v in viewport)
-        nav = w.page.locator("nav.topnav").bounding_box()
-        assert nav["height"] <= 48, nav  # one row
+        links = w.page.locator("nav.topnav .navlinks").bounding_box()
+        assert links["height"] <= 48, links  # the links in one row (the search box below)
         body_w = w.page.evaluate("() => document.documentElement.scrollWidth")
         assert body_w <= 390
         # the map's own controls fold away: the layer list and the legend open on a tap
@@ -267,7 +267,7 @@ def test_capacity_legend_and_labelled_popup(server, browser, lang):
         popup = w.page.locator(".leaflet-popup-content")
         popup.wait_for()
         text = popup.inner_text()
-        assert ("可开放容量（kVA）" if lang == "zh" else "headroom (kVA)") in text
+        assert ("可开放容量（kVA）" if lang == "zh" else "Headroom (kVA)") in text
         for raw in ("share_left", "color", "headroom_kva", "#2e7d32"):
             assert raw not in text
         _shot(w, f"capacity-popup-{lang}")

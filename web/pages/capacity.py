@@ -39,10 +39,14 @@ def capacity_page(request: Request, state: State, lang: LangQ = None) -> HTMLRes
             "status": {s: t(f"capacity.{s}") for s in colors},
             "kind": {k.removeprefix("kind."): v for k, v in t.subset("kind.").items()},
         },
+        title=t("popup.title.capacity"),
     ).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     PageScript(fmap, "capacity").add_to(fmap)
-    counts = state.capacity_index().gdf["status"].value_counts()
+    layer = state.capacity_index().gdf
+    counts = layer["status"].value_counts()
+    # The voltage filter's choices: every voltage on the capacity map, highest first.
+    volts = sorted({float(v) for v in layer["voltage_kv"].dropna()}, reverse=True)
     return render_map_page(
         request,
         state,
@@ -56,6 +60,7 @@ def capacity_page(request: Request, state: State, lang: LangQ = None) -> HTMLRes
             for s, c in colors.items()
         ],
         meta=services.capacity_meta(state.onemap, lang),
+        voltages=[{"value": f"{v:g}", "label": f"{v:g} kV"} for v in volts],
     )
 
 
@@ -69,22 +74,24 @@ CAPACITY_FIELDS = {
         "peak_load_kva": "最大负荷（kVA）",
         "promised_kva": "已承诺负荷（kVA）",
         "headroom_kva": "可开放容量（kVA）",
+        "hosting_kva": "线路段可接入容量（kVA）",
         "share_left": "剩余占比",
         "status": "等级",
         "feeder_id": "所属线路",
         "substation_id": "所属变电站",
     },
     "en": {
-        "name": "name",
-        "kind": "kind",
-        "voltage_kv": "voltage (kV)",
-        "capacity_kva": "nameplate (kVA)",
-        "peak_load_kva": "peak load (kVA)",
-        "promised_kva": "promised load (kVA)",
-        "headroom_kva": "headroom (kVA)",
-        "share_left": "share left",
-        "status": "class",
-        "feeder_id": "feeder",
-        "substation_id": "substation",
+        "name": "Name",
+        "kind": "Type",
+        "voltage_kv": "Voltage (kV)",
+        "capacity_kva": "Nameplate (kVA)",
+        "peak_load_kva": "Peak load (kVA)",
+        "promised_kva": "Promised load (kVA)",
+        "headroom_kva": "Headroom (kVA)",
+        "hosting_kva": "Hosting capacity of the segment (kVA)",
+        "share_left": "Share left",
+        "status": "Colour class",
+        "feeder_id": "Feeder",
+        "substation_id": "Substation",
     },
 }

@@ -21,6 +21,7 @@ from onemap.geo.layers import landuse_codes, landuse_info
 from onemap.lang import CLASS_COLORS, CLASSES
 from web.i18n import LANGS, Lang, Translator
 from web.maps import BboxLayer, OfflineMarkerCluster, render_parts
+from web.pages.popups import popup_options
 from web.state import AppState
 
 __all__ = [
@@ -69,6 +70,7 @@ NETWORK_LEGEND = {
     "roads": ("ln", "#616161"),
     "ducts": ("ln", "#6a1b9a"),
     "feeders": ("ln", "#1565c0"),
+    "lines": ("ln", "#ef6c00"),
     "substations": ("sw", "#e53935"),
     "assets": ("sw", "#42a5f5"),
     "projects": ("sw", "#ff9800"),
@@ -186,7 +188,7 @@ def layer_groups(
         else:
             group = folium.FeatureGroup(name=label, show=name not in hidden)
         group.add_to(fmap)
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = popup_options(t, name) if interactive else {}
         if name == "landuse":
             options["colors"] = {code: info["color"] for code, info in landuse_codes().items()}
         BboxLayer(

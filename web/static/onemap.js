@@ -14,6 +14,16 @@
     assets: { radius: 5, color: "#0d47a1", fillColor: "#42a5f5", fillOpacity: 0.9, weight: 1 },
     projects: { radius: 7, color: "#e65100", fillColor: "#ff9800", fillOpacity: 0.8, weight: 2 },
     route: { color: "#d81b60", weight: 5, opacity: 0.9 },
+    // planning: new feeders dash-dot in their own colour (ducts are purple dashes)
+    "plan-feeders": { color: "#ad1457", weight: 4, opacity: 0.95, dashArray: "12 5 2 5" },
+    "plan-sites": { radius: 11, color: "#ad1457", fillColor: "#f8bbd0", fillOpacity: 1, weight: 4 },
+    "plan-points": { radius: 5, color: "#ad1457", fillColor: "#ffffff", fillOpacity: 1, weight: 2 },
+  };
+  // Drawing order (higher on top): areas, then lines, then points, whatever loads first.
+  const ORDER = {
+    landuse: 0, zones: 1, hexagons: 1, "plan-parcels": 1, roads: 2, ducts: 3, lines: 3,
+    feeders: 4, "plan-feeders": 5, capacity: 6, projects: 6, assets: 7, "plan-points": 7,
+    substations: 8, "plan-sites": 9,
   };
   const CORRIDOR_COLOR = {
     sidewalk: "#2e7d32", bike_lane: "#9e9d24", motor_lane: "#c62828", green_belt: "#00897b",
@@ -38,23 +48,48 @@
     return Number.isFinite(x) ? x.toFixed(digits === undefined ? 0 : digits) : String(v);
   }
 
+  /** One coded or numeric value as the text a person reads (see web/pages/popups.py). */
+  function shownValue(k, v, values, formats) {
+    const names = (values || {})[k];
+    const format = (formats || {})[k];
+    if (format === "landuse") {
+      const c = String(v);
+      for (const n of [c.length, 4, 2]) if (names && names[c.slice(0, n)]) return names[c.slice(0, n)].replace(c.slice(0, n), c);
+      return c;
+    }
+    if (format === "xs_source" && names) {
+      const s = String(v);
+      if (names[s]) return names[s];
+      const parts = s.split(";").filter(Boolean);
+      const assumed = parts.filter((x) => x.endsWith("=default")).length;
+      if (!assumed) return names.tagged || s;
+      return assumed === parts.length ? names.default || s : names.partly_default || s;
+    }
+    if (names && names[String(v)] !== undefined) return names[String(v)];
+    if (typeof v === "number" && (format === "percent" || k === "share_left")) return `${(v * 100).toFixed(1)}%`;
+    if (typeof v === "number" && format === "year") return String(Math.round(v));
+    if (typeof v === "number") return Number.isInteger(v) ? v : v.toFixed(1);
+    if (typeof v === "boolean") return String(v);
+    return typeof v === "object" ? JSON.stringify(v) : v;
+  }
+
   /** A two-column table of a feature's properties (every value as text). With `fields`
-   *  (key → label in the page language), only those, in that order, labelled; `values`
-   *  (key → value → text) names coded values. */
-  function propsTable(title, props, fields, values) {
+   *  (pairs of key and label in the page language), only those, in that order, labelled;
+   *  `values` (key → value → text) names coded values, `formats` (key → percent, landuse,
+   *  xs_source, year) says how a value reads. */
+  function propsTable(title, props, fields, values, formats, requires) {
     const box = el("div", { class: "om-popup" });
     box.appendChild(el("strong", {}, title));
     const table = el("table");
+    const empty = (v) => v === null || v === undefined || v === "";
     if (fields) {
       for (const [k, label] of Array.isArray(fields) ? fields : Object.entries(fields)) {
-        let v = (props || {})[k];
-        if (v === null || v === undefined || v === "") continue;
-        if (values && values[k] && values[k][v] !== undefined) v = values[k][v];
-        else if (typeof v === "number" && k === "share_left") v = `${(v * 100).toFixed(1)}%`;
-        else if (typeof v === "number") v = Number.isInteger(v) ? v : v.toFixed(1);
-        const tr = el("tr");
+        const v = (props || {})[k];
+        if (empty(v)) continue;
+        if (requires && requires[k] && empty((props || {})[requires[k]])) continue;  // e.g. no route
+        const tr = el("tr", { "data-field": k });
         tr.appendChild(el("th", {}, label));
-        tr.appendChild(el("td", {}, typeof v === "object" ? JSON.stringify(v) : v));
+        tr.appendChild(el("td", {}, shownValue(k, v, values, formats)));
         table.appendChild(tr);
       }
       box.appendChild(table);
@@ -69,6 +104,21 @@
     }
     box.appendChild(table);
     return box;
+  }
+
+  /** The why of one parcel (GET opts.why with its id), appended to its popup (readiness page). */
+  function whyInto(box, url, t, grown) {
+    const slot = el("div", { class: "om-popup-why", "data-testid": "popup-why" }, t["popup.why_loading"]);
+    box.appendChild(slot);
+    fetch(url).then(apiJSON).then((r) => {
+      slot.replaceChildren();
+      if (r.parcel && r.parcel.name) slot.appendChild(el("p", { class: "om-note" }, r.parcel.name));
+      const why = r.why || [];
+      const causes = why.filter((w) => w.kind !== "fix"), fixes = why.filter((w) => w.kind === "fix");
+      if (causes.length) { slot.appendChild(el("h5", {}, t["preview.why"])); slot.appendChild(whyList(causes, "om-why")); }
+      if (fixes.length) { slot.appendChild(el("h5", {}, t["preview.fixes"])); slot.appendChild(whyList(fixes, "om-fixes")); }
+      if (grown) grown();
+    }).catch(() => { slot.textContent = t["popup.why_failed"]; });
   }
 
   function landuseColor(opts, code) {
@@ -104,7 +154,20 @@
       return (f) => ({
         color: (opts.colors || {})[f.properties.status] || "#9e9e9e",
         fillColor: (opts.colors || {})[f.properties.status] || "#9e9e9e",
-        weight: 3, radius: f.properties.layer === "substations" ? 9 : 6, fillOpacity: 0.9,
+        weight: f.properties.layer === "lines" ? 4 : 3,
+        radius: f.properties.layer === "substations" ? 9 : 6, fillOpacity: 0.9,
+      });
+    }
+    if (kind === "lines") {
+      // LV thin orange, MV teal (feeders stay blue)
+      return (f) => (Number(f.properties.voltage_kv) <= 1
+        ? { color: "#ef6c00", weight: 1.5, opacity: 0.9 }
+        : { color: "#00838f", weight: 2.5, opacity: 0.9 });
+    }
+    if (kind === "plan-parcels") {
+      return (f) => ({
+        color: f.properties.changed ? "#212121" : "#555", weight: f.properties.changed ? 2.5 : 0.5,
+        fillOpacity: 0.6, fillColor: READINESS_COLOR[f.properties.after] || "#9e9e9e",
       });
     }
     return () => STYLE[kind] || {};
@@ -134,20 +197,51 @@
     ].map((v) => v.toFixed(6)).join(",");
   }
 
-  /** Keep `group` filled with the features of the visible area from `opts.url`. */
+  /** Bring the groups drawn above `order` back on top of one that just loaded (canvas draws and
+   *  hit-tests in order: a substation stays above the land use and gets its own click). */
+  function restack(map, order) {
+    const above = (map._omGroups || []).filter((g) => g.order > order).sort((a, b) => a.order - b.order);
+    for (const g of above) g.group.eachLayer((l) => { if (l.bringToFront && l._renderer) l.bringToFront(); });
+  }
+
+  /** Popup size and auto-pan margins: a popup fits the map, and on a phone (a short map under
+   *  the navigation) it opens below the zoom buttons and scrolls inside. */
+  function popupOptions(map) {
+    const phone = window.matchMedia && window.matchMedia("(max-width: 800px)").matches;
+    const size = map.getSize();
+    return {
+      maxWidth: phone ? Math.min(300, size.x - 40) : 360,
+      maxHeight: Math.max(140, size.y - (phone ? 150 : 70)),
+      autoPanPaddingTopLeft: phone ? L.point(5, 95) : L.point(5, 5),
+    };
+  }
+
+  /** Keep `group` filled with the features of the visible area from `opts.url`. Options:
+   *  `fields`/`values`/`formats`/`title` label the popups; `why` (a URL with {id}) adds the
+   *  parcel's why to its popup; `filter` (feature → bool) hides features client-side. */
   function bboxLayer(map, group, opts) {
     const status = statusControl(map);
     const t = opts.t || {};
     const style = styleFor(opts);
+    const order = ORDER[opts.style] ?? 5;
+    (map._omGroups = map._omGroups || []).push({ group, order });
     let pending = null;
-    group._omReload = load;
-    function load() {
+    group._omReload = () => load(true);  // a filter changed: reload now
+    group._omOptions = opts;
+    let held = false;
+    function load(force) {
       if (!map.hasLayer(group)) { status.set(opts.layer, ""); return; }
+      // A popup of this layer is open (its auto-pan moved the map): keep its feature until the
+      // popup closes, rather than reload the layer under it and lose the popup.
+      const open = map._popup && map._popup.isOpen() && map._popup._source;
+      if (open && group.hasLayer(open) && force !== true) { held = true; return; }
+      held = false;
       if (pending) pending.abort();
       pending = new AbortController();
       const zoom = map.getZoom();
       const sep = opts.url.includes("?") ? "&" : "?";
-      const url = `${opts.url}${sep}bbox=${bboxParam(map)}&limit=${opts.limit}&zoom=${zoom}`;
+      const extra = opts.params ? `&${new URLSearchParams(opts.params)}` : "";
+      const url = `${opts.url}${sep}bbox=${bboxParam(map)}&limit=${opts.limit}&zoom=${zoom}${extra}`;
       fetch(url, { signal: pending.signal })
         .then((r) => (r.ok ? r.json() : r.json().then((e) => Promise.reject(new Error(e.message)))))
         .then((fc) => {
@@ -155,16 +249,28 @@
           // Non-interactive layers let clicks through to the map (site picking on /preview).
           const interactive = opts.interactive !== false;
           const layer = L.geoJSON(fc, {
+            filter: (f) => !opts.filter || opts.filter(f),
             style: (f) => ({ ...style(f), interactive }),
             pointToLayer: (f, latlng) => L.circleMarker(latlng, { ...style(f), interactive }),
             onEachFeature: (f, lyr) => {
               if (interactive) {
-                lyr.bindPopup(() => propsTable(`${opts.label} ${f.id ?? ""}`, f.properties, opts.fields, opts.values));
+                lyr.bindPopup(() => {
+                  const box = propsTable(`${opts.title || opts.label} ${f.id ?? ""}`, f.properties, opts.fields, opts.values, opts.formats, opts.requires);
+                  if (opts.why && f.id !== undefined && f.id !== null) {
+                    whyInto(box, opts.why.replace("{id}", encodeURIComponent(f.id)), t, () => {
+                      // the popup grew: lay it out again and pan it into view
+                      const pop = lyr.getPopup();
+                      if (pop && pop.isOpen()) { pop._updateLayout(); pop._updatePosition(); pop._adjustPan(); }
+                    });
+                  }
+                  return box;
+                }, popupOptions(map));
               }
             },
           });
           if (group.addLayers) group.addLayers(layer.getLayers());
           else layer.eachLayer((l) => group.addLayer(l));
+          restack(map, order);
           const cut = fc.numberMatched > fc.numberReturned;
           status.set(opts.layer, cut ? fmt(t["status.partial"] || "{layer} {shown}/{matched}",
             { layer: opts.label, shown: fc.numberReturned, matched: fc.numberMatched }) : "");
@@ -176,6 +282,7 @@
         });
     }
     map.on("moveend", load);
+    map.on("popupclose", () => { if (held) setTimeout(load, 0); });
     map.on("overlayadd", (e) => { if (e.layer === group) load(); });
     map.on("overlayremove", (e) => { if (e.layer === group) status.set(opts.layer, ""); });
     load();
@@ -196,6 +303,7 @@
     if (!response.ok) {
       const err = new Error(body.message || response.statusText);
       err.field = body.field;
+      err.file = body.file;
       err.status = response.status;
       throw err;
     }
@@ -278,14 +386,16 @@
   }
 
   /** Draw a verdict's segments coloured by corridor (or the whole route when they carry no geometry). */
-  function drawVerdict(layer, verdict, routeGeometry) {
+  function drawVerdict(layer, verdict, routeGeometry, t) {
     layer.clearLayers();
     const segs = (verdict.segments || []).filter((s) => s.geometry);
     if (segs.length) {
       for (const s of segs) {
+        const name = (t || {})[`corridor.${s.corridor}`] || s.corridor_name || s.corridor;
+        const road = s.road_name || s.road_id;
         L.geoJSON(s.geometry, {
           style: { color: CORRIDOR_COLOR[s.corridor] || "#999", weight: 6, opacity: 0.9 },
-        }).bindTooltip(el("span", {}, s.corridor)).addTo(layer);
+        }).bindTooltip(el("span", {}, road ? `${name} · ${road}` : name)).addTo(layer);
       }
     } else if (routeGeometry) {
       L.geoJSON(routeGeometry, {
@@ -305,9 +415,68 @@
     controlFrom(map, "om-legend", "bottomright");
   };
 
+  /** The planning page: its legend, and the chosen sites' markers (drawn with the page) kept
+   *  on top of every layer, each with its labelled popup from /api/v1/plan/layers/sites. */
+  pages.planning = function (map, opts) {
+    controlFrom(map, "om-legend", "bottomright");
+    const group = opts.sites && window[opts.sites];
+    if (!group) return;
+    const popup = opts.popup || {};
+    group._omOptions = { layer: "plan-sites", ...popup };
+    (map._omGroups = map._omGroups || []).push({ group, order: ORDER["plan-sites"] });
+    restack(map, -1);
+    fetch(`/api/v1/plan/layers/sites?k=${encodeURIComponent(opts.k)}`).then(apiJSON).then((fc) => {
+      group.eachLayer((marker) => {
+        const at = marker.getLatLng();
+        const f = (fc.features || []).find((x) => Math.abs(x.geometry.coordinates[0] - at.lng) < 1e-6
+          && Math.abs(x.geometry.coordinates[1] - at.lat) < 1e-6);
+        if (!f) return;
+        marker.feature = f;
+        marker.bindPopup(() => propsTable(`${popup.title || ""} ${f.id}`, f.properties,
+          popup.fields, popup.values, popup.formats, popup.requires), popupOptions(map));
+      });
+    }).catch(() => {});
+  };
+
+  /** The capacity map's voltage filter (issue 16 item 7): the server's ?voltage_kv= where it
+   *  has one, and the same filter on the features here, so the map shows only that voltage. */
   pages.capacity = function (map, opts) {
     controlFrom(map, "om-legend", "bottomright");
+    const select = document.getElementById("cap-voltage");
+    if (!select) return;
+    select.form.addEventListener("submit", (e) => e.preventDefault());
+    select.addEventListener("change", () => {
+      const want = select.value === "" ? null : Number(select.value);
+      map.eachLayer((g) => {
+        const o = g._omOptions;
+        if (!o || o.style !== "capacity") return;
+        o.params = want === null ? null : { voltage_kv: want };
+        o.filter = want === null ? null : (f) => Math.abs(Number(f.properties.voltage_kv) - want) < 1e-6;
+        g._omReload();
+      });
+    });
   };
+
+  /** The page-language text of a failed route check (drawn or uploaded): what is wrong with
+   *  the file or route in words, the server's own message kept as technical detail. */
+  function checkError(t, err) {
+    const field = String(err.field || "").split(".").pop();
+    let key = "check.error.other";
+    if (err.status === 413) key = "check.error.too_big";
+    else if (field === "voltage_kv") key = "check.error.voltage";
+    else if (field === "geometry" || field === "type") key = "check.error.geometry";
+    else if (field === "route" || field === "crs") key = "check.error.route";
+    else if (err.file && !field) key = "check.error.format";
+    const box = el("div", { class: "om-error", role: "alert", "data-testid": "error" });
+    box.appendChild(el("p", {}, `${t["error.generic"] || "Error"}: ${t[key] || err.message}`));
+    if (err.message) {
+      const det = el("details");
+      det.appendChild(el("summary", {}, t["error.detail"] || "detail"));
+      det.appendChild(el("p", { class: "om-detail" }, err.message));
+      box.appendChild(det);
+    }
+    return box;
+  }
 
   /** The page-language text of a failed request: the field's message on the page's language,
    *  the server's own message kept as technical detail (issue 16 item 3). */
@@ -505,16 +674,26 @@
     const drawn = () => window[`drawnItems_${opts.draw}`];
     const result = L.featureGroup().addTo(map);
 
-    function show(promise, geometry) {
+    let seq = 0;
+    function show(promise, geometry, uploaded) {
+      const mine = ++seq;
       card.replaceChildren(el("p", {}, t["status.loading"]));
       fileForm.hidden = true;
       promise.then(apiJSON).then((v) => {
+        if (mine !== seq) return;
         card.replaceChildren(verdictCard(v, t));
-        drawVerdict(result, v, v.geometry || geometry);
+        drawVerdict(result, v, v.geometry || geometry, t);
         offerFiling(v.geometry || geometry);
         const b = result.getBounds();
         if (b.isValid()) map.fitBounds(b, { maxZoom: 18 });
-      }).catch((err) => showError(card, t, err));
+      }).catch((err) => {
+        if (mine !== seq) return;
+        // A failed check clears the previous route (drawn or uploaded) and its filing offer.
+        result.clearLayers();
+        if (uploaded) { const items = drawn(); if (items) items.clearLayers(); }
+        offerFiling(null);
+        card.replaceChildren(checkError(t, err));
+      });
     }
 
     /* "提交备案 / submit for filing" after a verdict: POST the checked route to /api/v1/filings
@@ -583,7 +762,7 @@
       data.append("file", file);
       data.append("voltage_kv", form.elements.voltage_kv.value);
       if (form.elements.date.value) data.append("date", form.elements.date.value);
-      show(fetch(`/api/v1/check-route/file?lang=${opts.lang || "zh"}`, { method: "POST", body: data }), null);
+      show(fetch(`/api/v1/check-route/file?lang=${opts.lang || "zh"}`, { method: "POST", body: data }), null, true);
     });
   };
 
@@ -648,6 +827,13 @@
     input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => ask(false), 200); });
     form.addEventListener("submit", (e) => { e.preventDefault(); ask(true); });
     document.addEventListener("click", (e) => { if (!form.contains(e.target)) out.hidden = true; });
+  }
+
+  /* --- on a phone the links scroll sideways: show the current page's link --- */
+  function navToCurrent() {
+    const row = document.querySelector(".navlinks");
+    const here = row && row.querySelector("a.active");
+    if (here && row.scrollWidth > row.clientWidth) row.scrollLeft = Math.max(0, here.offsetLeft - 80);
   }
 
   /* --- the side panel collapses on a phone (issue 16 item 10) --- */
@@ -736,6 +922,9 @@
         }
         map.on("click", () => ctrl.classList.remove("leaflet-control-layers-expanded"));
       }
+      // an open popup has the short map to itself: the legends step aside
+      map.on("popupopen", () => box.classList.add("om-popup-open"));
+      map.on("popupclose", () => box.classList.remove("om-popup-open"));
       for (const legend of box.querySelectorAll(".om-legend")) {
         legend.classList.add("om-folded");
         const head = legend.querySelector("h4");
@@ -750,6 +939,7 @@
     pages[name] = function (map, opts) {
       searchBox(map);
       panelToggle();
+      navToCurrent();
       if (name === "check") corridorStrips(map, opts || {});
       const out = own(map, opts);
       phoneControls(map);
