@@ -8,7 +8,7 @@ graph's cold build spent most of its time in ``shapely.node`` and predicate quer
 * :func:`cut_segments` — segments cut at sorted parameters (the one cutter: the overlay's
   boundary cuts and the noder both use it).
 
-A cross cuts both segments; a T cuts only the stem's bar:
+A cross cuts both segments; a T (a segment ending on another) cuts only the one it ends on:
 
 >>> import numpy as np
 >>> a = np.array([[-1.0, 0.0], [0.0, -1.0]]); b = np.array([[1.0, 0.0], [0.0, 1.0]])
@@ -90,6 +90,8 @@ def node_segments(
     crossing (the two computed points agree to rounding; the graph's node merge makes them one
     node); a segment ending on another's interior cuts that one.
     """
+    if not len(a):
+        return a.copy(), b.copy(), np.asarray(line)[:0]
     tree = STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
     segs, ts = [], []
     for lo in range(0, len(a), CHUNK):
