@@ -23,7 +23,7 @@ from shapely.geometry import LineString
 
 from onemap.errors import OnemapInputError
 from onemap.routing.build import corridor_graph
-from onemap.routing.bulk import nearest_sources, path_from_predecessors
+from onemap.routing.bulk import nearest_sources, nearest_sources_offset, path_from_predecessors
 from onemap.routing.filing import FilingVerdict, evaluate, piece_reasons
 from onemap.routing.graph import CorridorGraph, Located
 from onemap.rules import Rules
@@ -140,9 +140,9 @@ class Network:
     ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """A multi-source pass on the full or filing graph, cut off at ``limit`` metres.
 
-        Rows with an offset (sources joined off the graph) are searched one by one and combined
-        by the smallest ``offset + distance``, so the pass stays exact; plain rows share one
-        multi-source pass. Returns ``run(rows) -> (dist, source_row, pred)``.
+        Rows with an offset (sources joined off the graph) start that far out: one pass from a
+        super-source (:func:`~onemap.routing.bulk.nearest_sources_offset`), exact; plain rows
+        share one multi-source pass. Returns ``run(rows) -> (dist, source_row, pred)``.
         """
         csr = self.filing if filing else self.full
         offsets = offsets or {}
@@ -153,16 +153,7 @@ class Network:
             if off is None or not off.any():
                 dist, src, pred = nearest_sources(csr, rows, limit=limit)
                 return dist, np.asarray(src), pred
-            best = np.full(self.n_rows, np.inf)
-            best_src = np.full(self.n_rows, -1, dtype=np.int64)
-            best_pred = np.full(self.n_rows, -9999, dtype=np.int64)
-            for r, o in zip(rows, off, strict=True):
-                dist, _, pred = nearest_sources(csr, np.array([r]), limit=max(limit - o, 0.0))
-                total = dist + o
-                better = total < best
-                best[better], best_src[better] = total[better], r
-                best_pred[better] = np.asarray(pred)[better]
-            return best, best_src, best_pred
+            return nearest_sources_offset(csr, rows, off, limit=limit)
 
         return run
 
