@@ -59,6 +59,7 @@ _CODE = (
     "onemap.routing.corridors",
     "onemap.routing.sections",
     "onemap.routing.overlay",
+    "onemap.routing.noding",
     "onemap.routing.graph",
     "onemap.routing.build",
     "onemap.routing.filing",

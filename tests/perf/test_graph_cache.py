@@ -176,3 +176,14 @@ def test_code_digest_covers_every_module_that_shapes_the_cached_graph():
     }
     assert shaping <= set(store._CODE)
     assert len(store._code_digest()) == 64
+
+
+def test_cache_key_covers_every_routing_module_the_build_imports():
+    """A routing module the graph build depends on is part of the cache key, so editing it
+    (the noder, the overlay…) never serves a graph built by the old code."""
+    import grimp
+
+    graph = grimp.build_graph("onemap")
+    upstream = graph.find_upstream_modules("onemap.routing.build") | {"onemap.routing.build"}
+    routing = {m for m in upstream if m.startswith("onemap.routing.")}
+    assert routing <= set(store._CODE), sorted(routing - set(store._CODE))
