@@ -21,7 +21,7 @@ import pandas as pd
 
 from onemap.geo.crs import STORAGE_CRS
 from onemap.geo.mapfile import OneMap
-from onemap.grid.headroom import CAPACITY_COLUMNS, headroom
+from onemap.grid.headroom import CAPACITY_COLUMNS, colour_by_share, headroom
 from onemap.grid.hosting import hosting
 from onemap.rules import Rules, resolve_rules
 
@@ -102,17 +102,7 @@ def _line_rows(onemap: OneMap, table: gpd.GeoDataFrame, rules: Rules) -> gpd.Geo
         geometry=lines.geometry.to_numpy(),
         crs=lines.crs,
     )
-    cm = rules.capacity_map
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(cap > 0, own / cap, np.nan)
-    colour = np.select(
-        [np.isnan(share), share >= cm.green_min_share, share >= cm.amber_min_share],
-        ["unknown", "green", "amber"],
-        default="red",
-    )
-    rows["share_left"] = share
-    rows["status"] = colour
-    rows["color"] = pd.Series(colour).map(cm.colors).to_numpy()
+    colour_by_share(rows, rules)  # share = hosting ÷ thermal rating, same thresholds
     return rows[[*CAPACITY_COLUMNS, *LINE_COLUMNS, "geometry"]]
 
 

@@ -305,7 +305,7 @@ def headroom(onemap: OneMap, rules: Rules | None = None) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
     out["lv_headroom_kw"] = out["lv_headroom_kw"] * pf
     out["hv_headroom_kw"] = out["hv_headroom_kw"] * pf
-    _colour(out, rules)
+    colour_by_share(out, rules)
     return out
 
 
@@ -354,7 +354,9 @@ def _rows(
     )
 
 
-def _colour(out: gpd.GeoDataFrame, rules: Rules) -> None:
+def colour_by_share(out: gpd.GeoDataFrame, rules: Rules) -> None:
+    """Set ``share_left`` (headroom ÷ capacity), ``status`` and ``color`` of capacity rows in
+    place, by the rule table's capacity-map thresholds (item 11) — assets and lines alike."""
     cm = rules.capacity_map
     cap = out["capacity_kva"].to_numpy(dtype=float)
     own = out["headroom_kva"].to_numpy(dtype=float)
