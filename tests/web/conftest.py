@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_fixtures import TOKEN, city_landuse, tiny_layers, write_tiny_map
+from web_fixtures import BROWSER_ARGS, CHROMIUM, TOKEN, city_landuse, tiny_layers, write_tiny_map
 
 from onemap.geo.mapfile import OneMap, write_map
 from web.app import create_app
@@ -43,3 +43,14 @@ def city_map_path(tmp_path_factory):
     layers["landuse"] = city_landuse(317)
     m = OneMap(layers=layers, crs_metric="EPSG:4549", meta={"synthetic": True})
     return write_map(m, tmp_path_factory.mktemp("city") / "city.gpkg")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Debian chromium per test module (the browser tests share it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        yield b
+        b.close()

@@ -18,16 +18,6 @@ from web.settings import WebSettings
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Every page of the navigation (other issues may add theirs to web.pages.NAV).
 OFFERED = {n.page: n.href for n in NAV}
@@ -40,16 +30,6 @@ def server(tiny_map_master, tmp_path_factory):
     path = Path(shutil.copy(tiny_map_master, tmp_path_factory.mktemp("live") / "tiny.gpkg"))
     with LiveServer(create_app(path, WebSettings(api_token="t"))) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 class Watched:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_browser import ARGS, CHROMIUM, Watched
+from test_browser import Watched
 from web_fixtures import LAT0, LON0, XSS, LiveServer, require_chromium
 
 from web.app import create_app
@@ -27,16 +27,6 @@ def desk(tiny_map_master, tmp_path_factory):
     tokens = {role: store.add_user(f"b-{role}", role)[1] for role in ("applicant", "reviewer")}
     with LiveServer(app) as srv:
         yield srv, tokens
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

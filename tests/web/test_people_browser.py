@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from test_browser import ARGS, ARTIFACTS, CHROMIUM, Watched
+from test_browser import ARTIFACTS, Watched
 from web_fixtures import LiveServer, require_chromium
 
 from web.app import create_app
@@ -31,16 +31,6 @@ def server(tmp_path_factory):
     path = Path(shutil.copy(DEMO, tmp_path_factory.mktemp("people") / "demo.gpkg"))
     with LiveServer(create_app(path, WebSettings(api_token="t"))) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def _open(browser, size: str, lang: str) -> Watched:

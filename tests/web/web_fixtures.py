@@ -18,6 +18,15 @@ LON0, LAT0 = 119.22, 34.60
 XSS = "<script>alert(1)</script>"
 TOKEN = "test-token-5b2e"
 CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def require_chromium(*, module: bool = False) -> None:
