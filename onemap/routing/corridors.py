@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from onemap.parallel import chunked
 from onemap.routing.sections import (
     ARC_POINTS,
     BANDS,
@@ -363,10 +364,12 @@ def _crossing_lines(pieces: gpd.GeoDataFrame, piece: np.ndarray, pos: np.ndarray
     return shapely.linestrings(coords) if len(coords) else np.empty(0, dtype=object)
 
 
-def _centre_lines(pieces: gpd.GeoDataFrame) -> np.ndarray:
-    # the piece itself: the carriageway's centre line, or the middle of a foot or cycle way
+def _centre_lines(pieces: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The centre line of every strip (the piece itself: the carriageway's centre line, or the
+    middle of a foot or cycle way; an offset line per other band) and each one's level."""
     lines = np.asarray(pieces.geometry.values, dtype=object)
-    out = [lines]
+    level = pieces["level"].to_numpy()
+    out, levels = [lines], [level]
     for side, sign in (("left", 1.0), ("right", -1.0)):
         for band, (inner, outer) in _bands(_side_widths(pieces, side)).items():
             if band == "motor_lane":
@@ -374,8 +377,14 @@ def _centre_lines(pieces: gpd.GeoDataFrame) -> np.ndarray:
             keep = (outer - inner) > EPS
             if keep.any():
                 mid = sign * (inner + outer)[keep] / 2
-                out.append(shapely.offset_curve(lines[keep], mid, quad_segs=QUAD_SEGS))
-    return shapely.get_parts(np.concatenate(out))
+                offset = chunked(
+                    lambda g, d: shapely.offset_curve(g, d, quad_segs=QUAD_SEGS), lines[keep], mid
+                )
+                out.append(offset)
+                levels.append(level[keep])
+    every, level = np.concatenate(out), np.concatenate(levels)
+    parts = shapely.get_num_geometries(every)  # an offset curve may fall apart in pieces
+    return shapely.get_parts(every), np.repeat(level, parts)
 
 
 def _duct_connectors(ducts: np.ndarray, base: np.ndarray, filing: Filing) -> np.ndarray:
@@ -437,12 +446,11 @@ def build_corridors(
     if len(greens):
         frame = pd.concat([frame, greens], ignore_index=True)
     # keep the polygonal part of every polygon; drop the empty ones
-    geoms = polygonal(shapely.make_valid(frame["geometry"].to_numpy()))
+    geoms = polygonal(chunked(shapely.make_valid, frame["geometry"].to_numpy()))
     keep = ~shapely.is_empty(geoms) & (shapely.area(geoms) > EPS)
     frame = frame[keep].reset_index(drop=True)
     polygons = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=geoms[keep], crs=roads.crs)
-    centre = _centre_lines(pieces)
-    centre_level = _centre_levels(pieces)
+    centre, centre_level = _centre_lines(pieces)
     single_lines = np.asarray(singles.geometry.values, dtype=object)
     modelled = _crossings(pieces, ends, filing)
     crossings = np.concatenate(
@@ -475,26 +483,6 @@ def build_corridors(
         line_level=line_level,
         crossing_level=crossing_level,
     )
-
-
-def _centre_levels(pieces: gpd.GeoDataFrame) -> np.ndarray:
-    """Level of every line :func:`_centre_lines` returns (same order, parts counted)."""
-    lines = np.asarray(pieces.geometry.values, dtype=object)
-    level = pieces["level"].to_numpy()
-    out = [level]
-    for side in ("left", "right"):
-        for band, (inner, outer) in _bands(_side_widths(pieces, side)).items():
-            if band == "motor_lane":
-                continue
-            keep = (outer - inner) > EPS
-            if keep.any():
-                sign = 1.0 if side == "left" else -1.0
-                mid = sign * (inner + outer)[keep] / 2
-                parts = shapely.get_num_geometries(
-                    shapely.offset_curve(lines[keep], mid, quad_segs=QUAD_SEGS)
-                )
-                out.append(np.repeat(level[keep], parts))
-    return np.concatenate(out)
 
 
 def _levels_near(pieces: gpd.GeoDataFrame, lines: np.ndarray) -> np.ndarray:

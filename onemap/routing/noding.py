@@ -26,6 +26,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
+from onemap.parallel import map_chunks
 from onemap.routing.sections import EPS
 
 __all__ = ["CHUNK", "cut_segments", "node_segments", "segment_hits"]
@@ -93,17 +94,16 @@ def node_segments(
     if not len(a):
         return a.copy(), b.copy(), np.asarray(line)[:0]
     tree = STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
-    segs, ts = [], []
-    for lo in range(0, len(a), CHUNK):
-        hi = min(lo + CHUNK, len(a))
+
+    def chunk(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         box = shapely.linestrings(np.stack([a[lo:hi], b[lo:hi]], axis=1))
         si, sj = tree.query(box)
         si = si + lo
         other = si != sj
-        seg, t = segment_hits(a, b, a, b, si[other], sj[other])
-        segs.append(seg)
-        ts.append(t)
-    seg, t = np.concatenate(segs), np.concatenate(ts)
+        return segment_hits(a, b, a, b, si[other], sj[other])
+
+    parts = map_chunks(chunk, len(a), CHUNK)
+    seg, t = np.concatenate([s for s, _ in parts]), np.concatenate([t for _, t in parts])
     length = np.hypot(*(b[seg] - a[seg]).T)
     inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
     seg, t, length = seg[inside], t[inside], length[inside]

@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
+from onemap.parallel import map_chunks
 from onemap.routing.corridors import EPS, CorridorModel
 from onemap.routing.noding import CHUNK, cut_segments, segment_hits
 
@@ -40,6 +41,7 @@ ACCESS_PASSES = (CODE["off_corridor"], CODE["green_belt"], CODE["green_space"])
 DUCT_RANK = 60  # above every strip (corridors.RANK)
 SIDES = ("left", "right", "both", "junction", "")
 INVERT_AT = 2048  # points from which classify queries polygons against the points (speed only)
+POINT_CHUNK = 65_536  # points per chunk of that query (bounds memory; speed only)
 SIDE_CODE = {name: i for i, name in enumerate(SIDES)}
 
 
@@ -160,29 +162,68 @@ class Overlay:
         p, q, tree = self._boundary_segments()
         if not len(p) or not len(a):
             return np.empty(0, dtype=int), np.empty(0)
-        segs = [], []
-        for lo in range(0, len(a), CHUNK):
-            hi = min(lo + CHUNK, len(a))
+
+        def chunk(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
             box = shapely.linestrings(np.stack([a[lo:hi], b[lo:hi]], axis=1))
             # bounding boxes only: the exact test below is vectorised, not one GEOS call a pair
             si, ej = tree.query(box)
             seg, t = segment_hits(a[lo:hi], b[lo:hi], p, q, si, ej)
-            segs[0].append(seg + lo)
-            segs[1].append(t)
-        return np.concatenate(segs[0]), np.concatenate(segs[1])
+            return seg + lo, t
 
-    def _containing(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(point, polygon) pairs where a polygon intersects a point, sorted by point.
+        parts = map_chunks(chunk, len(a), CHUNK)
+        return np.concatenate([s for s, _ in parts]), np.concatenate([t for _, t in parts])
 
-        Many points (a graph's pieces) are queried the other way round: each polygon once,
-        prepared, against a tree of the points — a long strip's bounding box holds many
-        points, and a prepared polygon answers them far faster than one test per pair.
+    def _containing(
+        self, xy: np.ndarray, level: np.ndarray | None = None, *, best: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(point, polygon) pairs where a polygon intersects a point (rows of ``xy``), sorted
+        by point; with ``level`` (one per point) only polygons of the point's level; with
+        ``best`` only the highest-ranked polygon of each point (see :meth:`_ranked`).
+
+        Many points (a graph's pieces) are queried the other way round: each polygon,
+        prepared by the query, against a tree of the points — a long strip's bounding box
+        holds many points, and a prepared polygon answers them far faster than one test per
+        pair. The points go in spatially compact chunks (Z-order), each against the polygons
+        over its bounding box, on every core (:func:`onemap.parallel.map_chunks`); a chunk
+        keeps only the pairs asked for, so memory stays bounded by a chunk. The polygons are
+        not prepared in place: a GEOS prepared geometry builds its index on first use and is
+        not safe to share between threads.
         """
-        if len(pts) < INVERT_AT:
-            return self.tree.query(pts, predicate="intersects")
-        poly_j, pt_i = STRtree(pts).query(self.geoms, predicate="intersects")
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+
+        def kept(pt_i: np.ndarray, poly_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            if level is not None and self.level is not None and len(pt_i):
+                same = self.level[poly_j] == np.asarray(level)[pt_i]
+                pt_i, poly_j = pt_i[same], poly_j[same]
+            return self._ranked(pt_i, poly_j) if best else (pt_i, poly_j)
+
+        if len(xy) < INVERT_AT:
+            return kept(*self.tree.query(shapely.points(xy), predicate="intersects"))
+        order = z_order(xy)
+
+        def chunk(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+            idx = order[lo:hi]
+            (x0, y0), (x1, y1) = xy[idx].min(axis=0), xy[idx].max(axis=0)
+            near = self.tree.query(shapely.box(x0, y0, x1, y1))
+            tree = STRtree(shapely.points(xy[idx]))
+            poly_j, pt_i = tree.query(self.geoms[near], predicate="intersects")
+            return kept(idx[pt_i], near[poly_j])
+
+        parts = map_chunks(chunk, len(xy), POINT_CHUNK)
+        pt_i = np.concatenate([i for i, _ in parts])
+        poly_j = np.concatenate([j for _, j in parts])
         order = np.argsort(pt_i, kind="stable")
         return pt_i[order], poly_j[order]
+
+    def _ranked(self, pt_i: np.ndarray, poly_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Of (point, polygon) pairs, the one pair of each point whose polygon ranks highest
+        (equal ranks: the lower polygon index), sorted by point."""
+        if not len(pt_i):
+            return pt_i, poly_j
+        order = np.lexsort((poly_j, -self.rank[poly_j], pt_i))
+        pt_i, poly_j = pt_i[order], poly_j[order]
+        first = np.r_[True, pt_i[1:] != pt_i[:-1]]
+        return pt_i[first], poly_j[first]
 
     def classify(self, points: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
         """Polygon index containing each point (highest rank first), or -1 when off corridor.
@@ -191,30 +232,20 @@ class Overlay:
         belongs to its way's level); None: every level (a drawn route has no level, so where a
         bridge passes over a road the bridge deck, a structure, ranks first).
         """
-        pts = shapely.points(points)
-        out = np.full(len(pts), -1, dtype=np.int64)
-        pt_i, poly_j = self._containing(pts)
-        if level is not None and self.level is not None and len(pt_i):
-            same = self.level[poly_j] == np.asarray(level)[pt_i]
-            pt_i, poly_j = pt_i[same], poly_j[same]
-        if len(pt_i):
-            order = np.lexsort((poly_j, -self.rank[poly_j], pt_i))
-            pt_i, poly_j = pt_i[order], poly_j[order]
-            first = np.r_[True, pt_i[1:] != pt_i[:-1]]
-            out[pt_i[first]] = poly_j[first]
+        points = np.asarray(points, dtype=float).reshape(-1, 2)
+        out = np.full(len(points), -1, dtype=np.int64)
+        pt_i, poly_j = self._containing(points, level, best=True)
+        out[pt_i] = poly_j
         miss = np.flatnonzero(out < 0)
         if len(miss) and self.tolerance_m > 0:
             near_i, near_j = self.tree.query_nearest(
-                pts[miss], max_distance=self.tolerance_m, all_matches=True
+                shapely.points(points[miss]), max_distance=self.tolerance_m, all_matches=True
             )
             if level is not None and self.level is not None and len(near_i):
                 same = self.level[near_j] == np.asarray(level)[miss][near_i]
                 near_i, near_j = near_i[same], near_j[same]
-            if len(near_i):
-                order = np.lexsort((near_j, -self.rank[near_j], near_i))
-                near_i, near_j = near_i[order], near_j[order]
-                first = np.r_[True, near_i[1:] != near_i[:-1]]
-                out[miss[near_i[first]]] = near_j[first]
+            near_i, near_j = self._ranked(near_i, near_j)
+            out[miss[near_i]] = near_j
         return out
 
     def pieces(self, a: np.ndarray, b: np.ndarray, level: np.ndarray | None = None) -> Pieces:
@@ -236,7 +267,7 @@ class Overlay:
         the bridge stays on the deck."""
         if self.level is None or len(np.unique(self.level)) < 2 or not len(mid):
             return self.classify(mid)
-        pt_i, poly_j = self._containing(shapely.points(mid))
+        pt_i, poly_j = self._containing(mid)
         big = np.iinfo(np.int64).max
         lo = np.full(len(mid), big)
         hi = np.full(len(mid), -big)
@@ -362,3 +393,21 @@ def merge_runs(
     start = np.r_[True, ~joined]  # pieces that begin a run
     end = np.r_[~joined, True]  # pieces that end one
     return pa[start], pb[end], parent[start], poly[start]
+
+
+def z_order(xy: np.ndarray) -> np.ndarray:
+    """Indices that sort points along a Z-order (Morton) curve of 1 m cells: consecutive
+    points are near each other, so a run of them has a small bounding box.
+
+    >>> z_order(np.array([[9.0, 9.0], [0.0, 0.0], [9.0, 0.0], [0.0, 9.0]])).tolist()
+    [1, 2, 3, 0]
+    """
+    if not len(xy):
+        return np.zeros(0, dtype=np.int64)
+    cell = np.floor(xy - xy.min(axis=0)).astype(np.uint64)
+    code = np.zeros(len(xy), dtype=np.uint64)
+    for bit in range(31):  # 31 bits a coordinate: 2000 km at 1 m
+        one = np.uint64(1)
+        code |= ((cell[:, 0] >> np.uint64(bit)) & one) << np.uint64(2 * bit)
+        code |= ((cell[:, 1] >> np.uint64(bit)) & one) << np.uint64(2 * bit + 1)
+    return np.argsort(code, kind="stable")

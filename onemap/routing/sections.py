@@ -12,6 +12,7 @@ import shapely
 from shapely import STRtree
 
 from onemap.geo.schema import CROSS_SECTION
+from onemap.parallel import chunked
 
 EPS = 1e-6  # metres: numerical tolerance, not a rule number
 
@@ -139,8 +140,12 @@ def _buffers(lines: np.ndarray, dist: np.ndarray, sign: float) -> np.ndarray:
     """Single-sided flat-capped buffers (empty where the distance is zero)."""
     out = np.full(len(lines), shapely.Polygon(), dtype=object)
     pos = dist > EPS
-    out[pos] = shapely.buffer(
-        lines[pos], sign * dist[pos], quad_segs=QUAD_SEGS, cap_style="flat", single_sided=True
+    out[pos] = chunked(
+        lambda g, d: shapely.buffer(
+            g, sign * d, quad_segs=QUAD_SEGS, cap_style="flat", single_sided=True
+        ),
+        lines[pos],
+        dist[pos],
     )
     return out
 
@@ -159,11 +164,11 @@ def _strip_polygons(pieces: gpd.GeoDataFrame) -> pd.DataFrame:
             inner, outer = bands[band]
             width = outer - inner
             keep = width > EPS
-            geoms = shapely.difference(buffers[k + 1][keep], buffers[k][keep])
+            geoms = chunked(shapely.difference, buffers[k + 1][keep], buffers[k][keep])
             frames.append(_frame(pieces, np.flatnonzero(keep), geoms, band, side, width[keep]))
     motor = pieces["motor_width_m"].to_numpy()
     keep = motor > EPS
-    geoms = shapely.union(motor_halves[0][keep], motor_halves[1][keep])
+    geoms = chunked(shapely.union, motor_halves[0][keep], motor_halves[1][keep])
     frames.append(_frame(pieces, np.flatnonzero(keep), geoms, "motor_lane", "both", motor[keep]))
     return pd.concat(frames, ignore_index=True)
 
@@ -214,7 +219,11 @@ def _single_strips(singles: gpd.GeoDataFrame, offset: int) -> pd.DataFrame:
     bk = (singles["bike_left_m"] + singles["bike_right_m"]).to_numpy()
     width = np.where(cycle, bk, sw)
     keep = width > EPS
-    geoms = shapely.buffer(lines[keep], width[keep] / 2, quad_segs=QUAD_SEGS, cap_style="flat")
+    geoms = chunked(
+        lambda g, w: shapely.buffer(g, w / 2, quad_segs=QUAD_SEGS, cap_style="flat"),
+        lines[keep],
+        width[keep],
+    )
     idx = np.flatnonzero(keep)
     column = np.where(cycle, "bike_left", "sidewalk_left")[idx]
     frame = pd.DataFrame(

@@ -1,0 +1,91 @@
+"""Chunked work on the machine's cores: the one place onemap runs code in threads.
+
+shapely 2 releases the GIL inside its vectorised GEOS calls (tree queries with a predicate,
+buffers, offset curves) and numpy does inside its large array operations, so the corridor
+graph's cold build runs its heavy, independent chunks on every core with threads — no copy of
+the polygons per process, no pickling (issue 18). ``ONEMAP_THREADS`` sets the number of threads
+(``1``: run in the calling thread, e.g. to profile); the default is the number of cores.
+
+>>> map_chunks(lambda lo, hi: list(range(lo, hi)), 5, 2)
+[[0, 1], [2, 3], [4]]
+>>> chunked(np.add, np.arange(5), np.ones(5), size=2).tolist()
+[1.0, 2.0, 3.0, 4.0, 5.0]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import numpy as np
+
+__all__ = ["chunked", "map_chunks", "threads"]
+
+CHUNK = 8192  # items per chunk of a vectorised call (speed only)
+
+T = TypeVar("T")
+
+
+def threads() -> int:
+    """Threads for chunked work: ``ONEMAP_THREADS``, else the cores this process may use."""
+    given = os.environ.get("ONEMAP_THREADS", "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def map_chunks(fn: Callable[[int, int], T], n: int, size: int) -> list[T]:
+    """``fn(lo, hi)`` over the chunks ``[0, size)``, ``[size, 2·size)``… of ``range(n)``.
+
+    Parameters
+    ----------
+    fn
+        Work on one chunk; it must not change shared state (chunks run at the same time).
+    n
+        Number of items.
+    size
+        Items per chunk (at least 1).
+
+    Returns
+    -------
+    list
+        The chunks' results in chunk order (an empty list for ``n == 0``).
+    """
+    bounds = [(lo, min(lo + size, n)) for lo in range(0, n, max(1, size))]
+    workers = min(threads(), len(bounds))
+    if workers <= 1:
+        return [fn(lo, hi) for lo, hi in bounds]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onemap") as pool:
+        return list(pool.map(lambda b: fn(*b), bounds))
+
+
+def chunked(fn: Callable[..., np.ndarray], *arrays: np.ndarray, size: int = CHUNK) -> np.ndarray:
+    """A vectorised ``fn`` over aligned chunks of ``arrays``, results joined in order.
+
+    For element-wise functions (``shapely.buffer(lines, distances)``): the same answer as
+    ``fn(*arrays)``, computed on every core.
+
+    Parameters
+    ----------
+    fn
+        An element-wise function of the arrays, returning one array element per item.
+    *arrays
+        Arrays of the same length.
+    size
+        Items per chunk.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``fn(*arrays)``.
+    """
+    n = len(arrays[0])
+    if n <= size:
+        return fn(*arrays)
+    parts = map_chunks(lambda lo, hi: fn(*(a[lo:hi] for a in arrays)), n, size)
+    return np.concatenate(parts)
