@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["chunked", "map_chunks", "threads"]
+__all__ = ["chunked", "map_chunks", "query_nearest", "threads"]
 
 CHUNK = 8192  # items per chunk of a vectorised call (speed only)
 
@@ -89,3 +89,33 @@ def chunked(fn: Callable[..., np.ndarray], *arrays: np.ndarray, size: int = CHUN
         return fn(*arrays)
     parts = map_chunks(lambda lo, hi: fn(*(a[lo:hi] for a in arrays)), n, size)
     return np.concatenate(parts)
+
+
+def query_nearest(tree, geoms: np.ndarray, *, size: int = CHUNK, **options) -> np.ndarray:
+    """``tree.query_nearest(geoms, **options)`` of a shapely ``STRtree``, over chunks of
+    ``geoms`` on every core; the same (2, n) array of (input index, tree index) pairs.
+
+    Parameters
+    ----------
+    tree
+        A ``shapely.STRtree``.
+    geoms
+        The geometries to find the nearest tree geometries of.
+    size
+        Geometries per chunk.
+    **options
+        Passed on (``max_distance``, ``all_matches``…; not ``return_distance``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Pairs sorted by input index, as ``query_nearest`` gives them.
+    """
+    if len(geoms) <= size:
+        return tree.query_nearest(geoms, **options)
+
+    def part(lo: int, hi: int) -> np.ndarray:
+        found = tree.query_nearest(geoms[lo:hi], **options)
+        return found + np.array([[lo], [0]], dtype=found.dtype)
+
+    return np.concatenate(map_chunks(part, len(geoms), size), axis=1)

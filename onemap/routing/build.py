@@ -20,11 +20,19 @@ from shapely import STRtree
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
+from onemap.parallel import map_chunks, query_nearest
 from onemap.routing import store
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
 from onemap.routing.graph import MERGE_M, SUITABLE, CorridorGraph, _project
 from onemap.routing.noding import node_segments
-from onemap.routing.overlay import CODE, Overlay, access_prefix, cut_segments, merge_runs
+from onemap.routing.overlay import (
+    CODE,
+    POINT_CHUNK,
+    Overlay,
+    access_prefix,
+    cut_segments,
+    merge_runs,
+)
 from onemap.rules import Rules, resolve_rules
 
 GRAPH_LAYERS = ("roads", "ducts", "landuse", "assets")
@@ -238,8 +246,14 @@ def _base_edges(model: CorridorModel, overlay: Overlay) -> _Builder:
     # which segments were drawn as carriageway crossings (relabelled after classification)
     kind = np.full(len(u), -1, dtype=np.int8)
     if len(model.crossings):
-        mids = shapely.points((xy[u] + xy[v]) / 2.0)
-        hit, _ = STRtree(model.crossings).query(mids, predicate="dwithin", distance=MERGE_M)
+        mids = (xy[u] + xy[v]) / 2.0
+        tree = STRtree(model.crossings)
+
+        def near_crossing(lo: int, hi: int) -> np.ndarray:
+            pts = shapely.points(mids[lo:hi])
+            return tree.query(pts, predicate="dwithin", distance=MERGE_M)[0] + lo
+
+        hit = np.concatenate(map_chunks(near_crossing, len(mids), POINT_CHUNK))
         kind[np.unique(hit)] = CODE["crossing"]
     builder = _Builder(
         xy,
@@ -265,25 +279,37 @@ def _attach(
     out = np.full(n, -1, dtype=np.int64)
     if not n or not len(builder.u):
         return out
-    lines = shapely.linestrings(np.stack([builder.xy[builder.u], builder.xy[builder.v]], 1))
-    suitable = np.flatnonzero(np.isin(builder.corridor, SUITABLE))
+
+    def lines(idx: np.ndarray) -> np.ndarray:
+        return shapely.linestrings(
+            np.stack([builder.xy[builder.u[idx]], builder.xy[builder.v[idx]]], 1)
+        )
+
+    is_suitable = np.isin(builder.corridor, SUITABLE)
+    # Suitable edges first; a point with none within the limit takes the nearest other edge
+    # (not an access line): a suitable one would have been found in the first pass.
+    passes = (
+        np.flatnonzero(is_suitable),
+        np.flatnonzero(~is_suitable & (builder.corridor != CODE["access"])),
+    )
     q = points.copy()
     edge = np.full(n, -1, dtype=np.int64)
     need_door = np.isnan(q[:, 0]) if polygons is not None else np.zeros(n, bool)
     geoms = np.where(
         need_door, polygons if polygons is not None else None, shapely.points(np.nan_to_num(q))
     )
-    for idx in (suitable, np.flatnonzero(builder.corridor != CODE["access"])):
+    for idx in passes:
         todo = np.flatnonzero(edge < 0)
         if not len(todo) or not len(idx):
             continue
-        i, j = STRtree(lines[idx]).query_nearest(geoms[todo], max_distance=limit, all_matches=False)
+        tree = STRtree(lines(idx))
+        i, j = query_nearest(tree, geoms[todo], max_distance=limit, all_matches=False)
         edge[todo[i]] = idx[j]
     found = edge >= 0
     door = found & need_door
     if door.any():
         # the door: the point of the parcel boundary nearest the corridor network (DESIGN §2)
-        link = shapely.shortest_line(shapely.boundary(polygons[door]), lines[edge[door]])
+        link = shapely.shortest_line(shapely.boundary(polygons[door]), lines(edge[door]))
         q[door] = shapely.get_coordinates(shapely.get_point(link, 0))
     sel = np.flatnonzero(found)
     a, b = builder.xy[builder.u[edge[sel]]], builder.xy[builder.v[edge[sel]]]

@@ -106,6 +106,7 @@ class CorridorGraph:
     _nx: nx.Graph | None = field(default=None, repr=False)
     _trees: dict[str, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
     _pair_index: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _length: np.ndarray | None = field(default=None, repr=False)
 
     # -- edge attributes --------------------------------------------------------------------
 
@@ -119,8 +120,11 @@ class CorridorGraph:
 
     @property
     def length(self) -> np.ndarray:
-        d = self.xy[self.v] - self.xy[self.u]
-        return np.hypot(d[:, 0], d[:, 1])
+        """Metres of every edge (computed once: every CSR look-up reads it)."""
+        if self._length is None or len(self._length) != len(self.u):
+            d = self.xy[self.v] - self.xy[self.u]
+            self._length = np.hypot(d[:, 0], d[:, 1])
+        return self._length
 
     def _attr(self, values: np.ndarray, fill, poly: np.ndarray | None = None) -> np.ndarray:
         poly = self.poly if poly is None else poly

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from onemap.parallel import map_chunks
+from onemap.parallel import map_chunks, query_nearest
 from onemap.routing.corridors import EPS, CorridorModel
 from onemap.routing.noding import CHUNK, cut_segments, segment_hits
 
@@ -238,8 +238,11 @@ class Overlay:
         out[pt_i] = poly_j
         miss = np.flatnonzero(out < 0)
         if len(miss) and self.tolerance_m > 0:
-            near_i, near_j = self.tree.query_nearest(
-                shapely.points(points[miss]), max_distance=self.tolerance_m, all_matches=True
+            near_i, near_j = query_nearest(
+                self.tree,
+                shapely.points(points[miss]),
+                max_distance=self.tolerance_m,
+                all_matches=True,
             )
             if level is not None and self.level is not None and len(near_i):
                 same = self.level[near_j] == np.asarray(level)[miss][near_i]

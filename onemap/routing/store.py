@@ -70,7 +70,7 @@ _CODE = (
     "onemap.units",
 )
 # Private per-object caches of the graph that are rebuilt on demand rather than stored.
-_TRANSIENT = ("_nx", "_trees", "_pair_index")
+_TRANSIENT = ("_nx", "_trees", "_pair_index", "_length")
 _MANIFEST = "manifest.json"
 _DEDUP_BYTES = 1 << 20
 _SAFE_MODULES = "onemap."
