@@ -88,7 +88,7 @@ def probe_xinwu(work: Path) -> dict:
         edges_per_km=round(g.n_edges / km, 1),
         mean_edge_m=round(float(g.length.mean()), 2),
         eligible=bool(verdict.eligible),
-        route_m=round(float(getattr(res, "length_m", 0.0) or 0.0), 1),
+        route_m=round(float(res.shortest_route.length_m) if res.shortest_route else -1.0, 1),
     )
     return out
 

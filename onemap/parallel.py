@@ -64,7 +64,9 @@ def map_chunks(fn: Callable[[int, int], T], n: int, size: int) -> list[T]:
         return list(pool.map(lambda b: fn(*b), bounds))
 
 
-def chunked(fn: Callable[..., np.ndarray], *arrays: np.ndarray, size: int = CHUNK) -> np.ndarray:
+def chunked(
+    fn: Callable[..., np.ndarray], *arrays: np.ndarray, size: int | None = None
+) -> np.ndarray:
     """A vectorised ``fn`` over aligned chunks of ``arrays``, results joined in order.
 
     For element-wise functions (``shapely.buffer(lines, distances)``): the same answer as
@@ -77,13 +79,14 @@ def chunked(fn: Callable[..., np.ndarray], *arrays: np.ndarray, size: int = CHUN
     *arrays
         Arrays of the same length.
     size
-        Items per chunk.
+        Items per chunk (default :data:`CHUNK`).
 
     Returns
     -------
     numpy.ndarray
         ``fn(*arrays)``.
     """
+    size = CHUNK if size is None else size
     n = len(arrays[0])
     if n <= size:
         return fn(*arrays)
@@ -91,7 +94,7 @@ def chunked(fn: Callable[..., np.ndarray], *arrays: np.ndarray, size: int = CHUN
     return np.concatenate(parts)
 
 
-def query_nearest(tree, geoms: np.ndarray, *, size: int = CHUNK, **options) -> np.ndarray:
+def query_nearest(tree, geoms: np.ndarray, *, size: int | None = None, **options) -> np.ndarray:
     """``tree.query_nearest(geoms, **options)`` of a shapely ``STRtree``, over chunks of
     ``geoms`` on every core; the same (2, n) array of (input index, tree index) pairs.
 
@@ -102,7 +105,7 @@ def query_nearest(tree, geoms: np.ndarray, *, size: int = CHUNK, **options) -> n
     geoms
         The geometries to find the nearest tree geometries of.
     size
-        Geometries per chunk.
+        Geometries per chunk (default :data:`CHUNK`).
     **options
         Passed on (``max_distance``, ``all_matches``…; not ``return_distance``).
 
@@ -111,6 +114,7 @@ def query_nearest(tree, geoms: np.ndarray, *, size: int = CHUNK, **options) -> n
     numpy.ndarray
         Pairs sorted by input index, as ``query_nearest`` gives them.
     """
+    size = CHUNK if size is None else size
     if len(geoms) <= size:
         return tree.query_nearest(geoms, **options)
 

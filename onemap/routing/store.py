@@ -49,6 +49,8 @@ import scipy.sparse as sp
 import shapely
 from shapely import STRtree
 
+from onemap.parallel import map_chunks
+
 FORMAT = 1
 SUFFIX = ".onemap-cache"
 KEEP = 3  # entries kept per map (e.g. the map before and after an edit, two rule tables)
@@ -196,11 +198,13 @@ def load_model(onemap: Any, rules: Any, layers: tuple[str, ...]) -> tuple[Any, A
 def _prepare(graph: Any, rules: Any) -> None:
     voltages = {rules.connection.lv_voltage_kv, rules.connection.hv_voltage_kv}
     voltages.update(float(v) for v in rules.filing.voltages_kv)
-    for voltage in sorted(voltages):
-        graph.csr(voltage, False)
-        graph.csr(voltage, True)
-        graph.contracted(voltage, False)
-        graph.contracted(voltage, True)
+    voltages = sorted(voltages)
+    graph.contracted(voltages[0], False)  # the whole graph: one matrix for every voltage
+    # The filing-only matrix of each voltage is its own: built side by side on every core
+    # (each thread fills its own cache keys; the shared inputs exist by now).
+    map_chunks(
+        lambda lo, hi: [graph.contracted(v, True) for v in voltages[lo:hi]], len(voltages), 1
+    )
 
 
 def _prune(directory: Path, keep: str) -> None:
