@@ -45,6 +45,15 @@ from bench._harness import Row, emit, percentiles, timed
 from bench.citygen import SIZES, city_map_path
 
 GIB = 2**30
+# Warm figures of the city that issue 18 holds to what the first wave measured ("no worse than
+# today"): seconds and milliseconds; the preview aims at 40 ms.
+WARM = {
+    "cached_start_s": 1.75,
+    "bulk_readiness_s": 3.6,
+    "check_route_p95_ms": 2.5,
+    "best_route_p95_ms": 30.0,
+    "preview_http_p95_ms": 60.0,
+}
 HTTP_CATEGORIES = (
     ("lv_residential", 8.0, 30.0),
     ("lv_small_micro", 20.0, 150.0),
@@ -117,9 +126,9 @@ def run_probe(kind: str, map_path: Path, env: dict | None = None) -> dict:
 
 
 def bench_start(map_path: Path, repeats: int) -> dict:
-    from onemap.routing import cache
+    from onemap.routing import store
 
-    shutil.rmtree(cache.cache_dir(map_path), ignore_errors=True)
+    shutil.rmtree(store.cache_dir(map_path), ignore_errors=True)
     print("cold start (graph cache emptied): read map, build graph + save cache, readiness …")
     cold = run_probe("cold", map_path)
     print(f"  {json.dumps(cold, ensure_ascii=False)}", flush=True)
@@ -156,8 +165,8 @@ def bench_start(map_path: Path, repeats: int) -> dict:
             "s",
             baseline=cold_start,
             baseline_name="cold start (load + graph build)",
-            target="<= 3 s",
-            met=best["start_s"] <= 3.0,
+            target=f"<= {WARM['cached_start_s']:g} s",
+            met=best["start_s"] <= WARM["cached_start_s"],
             note=f"read map {best['read_s']:.2f} s + graph from cache {best['graph_s']:.2f} s "
             f"+ CSR {best['csr_s']:.3f} s; peak RSS {best['maxrss_mib']:.0f} MiB",
         )
@@ -202,8 +211,8 @@ def bench_readiness(m, cg, rules, sample: int, rng) -> None:
             "s",
             baseline=nx_passes,
             baseline_name=f"networkx multi_source_dijkstra x{n_passes} (same source sets)",
-            target="<= 5 s and >= 10x",
-            met=t_first <= 5.0 and nx_passes / t_first >= 10.0,
+            target=f"<= {WARM['bulk_readiness_s']:g} s and >= 10x",
+            met=t_first <= WARM["bulk_readiness_s"] and nx_passes / t_first >= 10.0,
             note=f"first pass after a cached start, {len(res.layer)} parcels, counts {res.counts}",
         )
     )
@@ -238,7 +247,13 @@ def bench_routes(m, cg, n_pairs: int, n_routes: int, rng) -> None:
     from onemap.routing import best_route
 
     routes = random_walks(cg, n_routes, rng)
-    time_check_route(m, routes, "check_route_p{q}", f"{len(routes)} routes of 1 km on the city")
+    time_check_route(
+        m,
+        routes,
+        "check_route_p{q}",
+        f"{len(routes)} routes of 1 km on the city",
+        target_ms=WARM["check_route_p95_ms"],
+    )
 
     # Origins at parcel doors (where a connection leaves the parcel; a large parcel's centre
     # may lie beyond reach of every corridor), destinations at assets within 1.5 km.
@@ -283,8 +298,8 @@ def bench_routes(m, cg, n_pairs: int, n_routes: int, rng) -> None:
                 "ms",
                 baseline=b[q],
                 baseline_name="networkx shortest_path, full + filing graph",
-                target="<= 100 ms" if q == 95 else None,
-                met=p[q] <= 100.0 if q == 95 else None,
+                target=f"<= {WARM['best_route_p95_ms']:g} ms" if q == 95 else None,
+                met=p[q] <= WARM["best_route_p95_ms"] if q == 95 else None,
                 note=f"{len(ours)} door->asset pairs within 1.5 km, {found} with a filing route"
                 if q == 50
                 else "",
@@ -453,8 +468,10 @@ def bench_http(
                 "ms",
                 baseline=h[q],
                 baseline_name="GET /api/v1/health, same load",
-                target="<= 100 ms, 0 errors" if q == 95 else None,
-                met=(p[q] <= 100.0 and err_p == 0) if q == 95 else None,
+                target=f"<= {WARM['preview_http_p95_ms']:g} ms (aim 40 ms), 0 errors"
+                if q == 95
+                else None,
+                met=(p[q] <= WARM["preview_http_p95_ms"] and err_p == 0) if q == 95 else None,
                 note=note if q == 50 else "",
             )
         )
