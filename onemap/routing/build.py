@@ -20,7 +20,7 @@ from shapely import STRtree
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
-from onemap.parallel import map_chunks, query_nearest
+from onemap.parallel import chunked, map_chunks, query_nearest
 from onemap.routing import store
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
 from onemap.routing.graph import MERGE_M, SUITABLE, CorridorGraph, _project
@@ -281,8 +281,12 @@ def _attach(
         return out
 
     def lines(idx: np.ndarray) -> np.ndarray:
-        return shapely.linestrings(
-            np.stack([builder.xy[builder.u[idx]], builder.xy[builder.v[idx]]], 1)
+        return chunked(
+            lambda i: shapely.linestrings(
+                np.stack([builder.xy[builder.u[i]], builder.xy[builder.v[i]]], 1)
+            ),
+            idx,
+            size=POINT_CHUNK,
         )
 
     is_suitable = np.isin(builder.corridor, SUITABLE)

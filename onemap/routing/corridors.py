@@ -32,7 +32,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from onemap.parallel import chunked
+from onemap.parallel import chunked, query_nearest
 from onemap.routing.sections import (
     ARC_POINTS,
     BANDS,
@@ -240,7 +240,7 @@ def _junction_polygons(pieces: gpd.GeoDataFrame, ends: _Ends, motor: pd.DataFram
     if not len(pairs):
         return pd.DataFrame()
     d = disc_of[pairs["junction"]].to_numpy()
-    clipped = shapely.intersection(motor["geometry"].to_numpy()[pairs["motor"]], discs[d])
+    clipped = chunked(shapely.intersection, motor["geometry"].to_numpy()[pairs["motor"]], discs[d])
     coords, which = shapely.get_coordinates(clipped, return_index=True)
     if not len(coords):
         return pd.DataFrame()
@@ -489,8 +489,10 @@ def _levels_near(pieces: gpd.GeoDataFrame, lines: np.ndarray) -> np.ndarray:
     """Level of each line (crossings, corner arcs): the level of the piece nearest its middle."""
     if not len(lines) or not len(pieces):
         return np.zeros(len(lines), dtype=np.int64)
-    idx, hit = STRtree(np.asarray(pieces.geometry.values, dtype=object)).query_nearest(
-        shapely.line_interpolate_point(lines, 0.5, normalized=True), all_matches=False
+    idx, hit = query_nearest(
+        STRtree(np.asarray(pieces.geometry.values, dtype=object)),
+        shapely.line_interpolate_point(lines, 0.5, normalized=True),
+        all_matches=False,
     )
     out = np.zeros(len(lines), dtype=np.int64)
     out[idx] = pieces["level"].to_numpy()[hit]
