@@ -218,13 +218,19 @@ class CorridorGraph:
             filing_only = key[0] != "cost" and key[1]
             voltage_kv = key[0] if key[0] != "cost" else key[1]
             mask = self.eligible(voltage_kv) if filing_only else np.ones(self.n_edges, bool)
-            lo = np.minimum(self.u, self.v)[mask]
-            hi = np.maximum(self.u, self.v)[mask]
-            w = weights[mask]
             n = self.n_nodes
-            pair = lo.astype(np.int64) * n + hi
-            order = np.lexsort((w, pair))
-            pair, w = pair[order], w[order]
+            if key[0] == "cost":
+                lo = np.minimum(self.u, self.v)[mask]
+                hi = np.maximum(self.u, self.v)[mask]
+                pair = lo.astype(np.int64) * n + hi
+                order = np.lexsort((weights[mask], pair))
+                pair, w = pair[order], weights[mask][order]
+            else:
+                # Lengths: the edges sorted by node pair, then length, once for every matrix
+                # (the pair index); a mask keeps that order.
+                pairs, order = self._pairs()
+                keep = mask[order]
+                pair, w = pairs[keep], weights[order[keep]]
             first = np.r_[True, pair[1:] != pair[:-1]]
             pair, w = pair[first], w[first]
             lo, hi = pair // n, pair % n
@@ -264,14 +270,19 @@ class CorridorGraph:
 
     # -- paths ------------------------------------------------------------------------------
 
-    def _edge_lookup(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Shortest edge between each node pair (a[i], b[i]); -1 where there is none."""
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every edge's node-pair key (lo·n + hi), sorted by key then length, and the edge
+        order that sorts them (built once; the CSR matrices and edge look-ups share it)."""
         if self._pair_index is None:
             n = self.n_nodes
             key = np.minimum(self.u, self.v).astype(np.int64) * n + np.maximum(self.u, self.v)
             order = np.lexsort((self.length, key))
             self._pair_index = (key[order], order)
-        keys, order = self._pair_index
+        return self._pair_index
+
+    def _edge_lookup(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Shortest edge between each node pair (a[i], b[i]); -1 where there is none."""
+        keys, order = self._pairs()
         n = self.n_nodes
         want = np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b)
         pos = np.searchsorted(keys, want)
