@@ -403,7 +403,8 @@ class _Encoder:
 def _split(blob: np.ndarray, sizes: np.ndarray) -> list[bytes]:
     raw = blob.tobytes()
     ends = np.cumsum(sizes).tolist()
-    return [raw[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    starts = [0, *ends[:-1]] if ends else []  # no texts (a map without assets): no pieces
+    return [raw[a:b] for a, b in zip(starts, ends, strict=True)]
 
 
 class _Decoder:

@@ -187,3 +187,25 @@ def test_cache_key_covers_every_routing_module_the_build_imports():
     upstream = graph.find_upstream_modules("onemap.routing.build") | {"onemap.routing.build"}
     routing = {m for m in upstream if m.startswith("onemap.routing.")}
     assert routing <= set(store._CODE), sorted(routing - set(store._CODE))
+
+
+def test_a_map_without_grid_starts_from_its_cache(demo_map_path, tmp_path):
+    """A graph of a land-use plan and roads only (no ducts, no assets, like Xinwu) is read back
+    from the cache: its empty arrays of ducts once failed to decode, so such a map rebuilt its
+    graph on every start."""
+    m = read_map(demo_map_path)
+    for name in ("assets", "ducts"):
+        m.replace_layer(name, m.layers[name].iloc[0:0])
+    path = write_map(m, tmp_path / "no-assets.gpkg")
+    m = read_map(path)
+    rules = resolve_rules(m)
+    graph = build_corridor_graph(m, rules)
+    assert len(graph.asset_node) == 0 and len(graph.model.ducts) == 0
+    entry = store.save_graph(m, rules, GRAPH_LAYERS, graph)
+    assert entry is not None
+    fresh = read_map(path)
+    cached = store.load_graph(fresh, rules, GRAPH_LAYERS)
+    assert cached is not None
+    assert np.array_equal(cached.u, graph.u) and np.array_equal(cached.xy, graph.xy)
+    assert len(cached.asset_node) == 0
+    assert cached.parcel_node.equals(graph.parcel_node)
