@@ -55,7 +55,7 @@ from web.models import (
 )
 from web.pages import derived
 from web.projects import project_row
-from web.state import ONEMAP_VERSION, AppState, State, state_of
+from web.state import ONEMAP_VERSION, AppState, State, WriteState, state_of
 
 # The endpoints under /api/v1 (make_router mounts them).
 router = APIRouter()
@@ -151,18 +151,20 @@ def _limit(state: AppState, limit: int | None) -> int:
 PUSH_ROLES = ("applicant", "admin")
 
 
-def require_token(
+async def require_token(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> User | None:
     """The pusher of a project: None for the platform's shared ``ONEMAP_API_TOKEN``, else the
     store user whose token it is (role applicant or admin). 401 without a known token, 403 for
-    a user of another role."""
+    a user of another role. Async: a known token costs no trip through a worker thread."""
     state = state_of(request)
     expected = state.settings.api_token
     given = filings.bearer_token(authorization)
     if given and expected is not None and hmac.compare_digest(given.encode(), expected.encode()):
         return None
-    user = state.store.authenticate(given) if given and state.store is not None else None
+    user = None
+    if given and state.store is not None:
+        user = await filings.authenticate(state.store, given)
     if user is not None:
         if user.role not in PUSH_ROLES:
             raise HTTPException(status_code=403, detail=f"role '{user.role}' may not push projects")
@@ -198,8 +200,8 @@ IdempotencyKey = Annotated[
         **ERRORS,
     },
 )
-def push_project(
-    state: State, body: ProjectIn, pusher: Pusher, idempotency_key: IdempotencyKey = None
+async def push_project(
+    state: WriteState, body: ProjectIn, pusher: Pusher, idempotency_key: IdempotencyKey = None
 ) -> ProjectOut:
     """Store a project pushed by the project approval platform (item 1) and answer with its
     supply proposal (the readiness preview for its site, kW and category).
@@ -211,27 +213,26 @@ def push_project(
     """
     if state.store is None:
         raise OnemapInputError("this server has no store (its map is not in a file)")
+    # One trip to a worker thread for the proposal and the write, among the CPU-bound calls
+    # that share the process's few threads first come, first served (PREVIEW_THREADS).
+    call = partial(_push, state, body, pusher, idempotency_key)
+    return await anyio.to_thread.run_sync(call, limiter=state.preview_limiter)
+
+
+def _push(state: AppState, body: ProjectIn, pusher: User | None, key: str | None) -> ProjectOut:
     # The proposal is computed and the answer validated before the write (issue 12): a request
-    # that fails stores nothing.
-    row = project_row(body, state.onemap)
+    # that fails stores nothing. Both read the map as a write does (AppState.base_map).
+    m = state.base_map
+    row = project_row(body, m)
     if body.project_id in state.map_file_project_ids:
         raise HTTPException(
             status_code=409, detail=f"project_id '{body.project_id}' is already stored"
         )
-    proposal = services.proposal_for(state.onemap, row)
+    proposal = services.proposal_for(m, row)
     out = ProjectOut.model_validate({"project_id": body.project_id, "proposal": proposal})
-    first = row.iloc[0]
     record, created = state.store.push_project(
-        {
-            "project_id": str(first["project_id"]),
-            "name": str(first["name"] or ""),
-            "requested_kw": float(first["requested_kw"]),
-            "category": str(first["category"]),
-            "status": str(first["status"]),
-            "submitted": str(first["submitted"]),
-            "geometry": row.geometry.iloc[0],
-        },
-        key=idempotency_key,
+        row.store_row(),
+        key=key,
         user=pusher,
         proposal=out.model_dump(mode="json")["proposal"],
     )
@@ -239,7 +240,8 @@ def push_project(
         out = ProjectOut.model_validate(
             {"project_id": record.project_id, "proposal": record.proposal}
         )
-    state.sync_store()
+    # Not merged here: the next request merges it, with whatever else was pushed meanwhile
+    # (one merge for a burst of pushes, AppState.sync_store).
     return out
 
 

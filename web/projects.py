@@ -41,8 +41,31 @@ ID_COLUMN = SCHEMA.id_column
 COLUMNS = ("project_id", "requested_kw", "category", "name", "status", "submitted")
 
 
-def project_row(body: ProjectIn, onemap: OneMap) -> gpd.GeoDataFrame:
-    """The pushed project as one validated ``projects`` row (EPSG:4326).
+@dataclass(frozen=True)
+class ProjectRow:
+    """A pushed project as :func:`onemap.geo.layers.validate_layer` cleans it: its values and
+    its site (EPSG:4326)."""
+
+    project_id: str
+    name: str
+    requested_kw: float
+    category: str
+    status: str
+    submitted: str
+    geometry: shapely.Geometry
+
+    def store_row(self) -> dict:
+        """The row as :meth:`onemap.store.Store.push_project` takes it."""
+        return {c: getattr(self, c) for c in (*COLUMNS, "geometry")}
+
+
+def project_row(body: ProjectIn, onemap: OneMap) -> ProjectRow:
+    """The pushed project as one validated ``projects`` row.
+
+    A plain push (what :func:`_plain` vouches validate_layer passes unchanged) is taken as
+    given: no frame is built for it (a one-row GeoDataFrame costs about a millisecond, on the
+    push's critical path); anything else goes through validate_layer, which repairs it or
+    raises naming the field.
 
     Parameters
     ----------
@@ -53,8 +76,8 @@ def project_row(body: ProjectIn, onemap: OneMap) -> gpd.GeoDataFrame:
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        One row, as :func:`onemap.geo.layers.validate_layer` cleans a ``projects`` layer.
+    ProjectRow
+        The row's values, as :func:`validated_rows` would give them.
     """
     if body.location is not None:
         geom = Point(body.location.lon, body.location.lat)
@@ -71,7 +94,20 @@ def project_row(body: ProjectIn, onemap: OneMap) -> gpd.GeoDataFrame:
         "status": ["pushed"],
         "submitted": [(body.submitted or dt.date.today()).isoformat()],
     }
-    return validated_rows(values, [geom], source="POST /api/v1/projects")
+    if _plain(values, [geom]):
+        first, geometry = {c: v[0] for c, v in values.items()}, geom
+    else:
+        row = validated_rows(values, [geom], source="POST /api/v1/projects").iloc[0]
+        first, geometry = {c: row[c] for c in COLUMNS}, row.geometry
+    return ProjectRow(
+        project_id=str(first["project_id"]),
+        name=str(first["name"] or ""),
+        requested_kw=float(first["requested_kw"]),
+        category=str(first["category"]),
+        status=str(first["status"]),
+        submitted=str(first["submitted"]),
+        geometry=geometry,
+    )
 
 
 def records_frame(records: Sequence[ProjectRecord]) -> gpd.GeoDataFrame:
@@ -276,15 +312,66 @@ def metric_rows(rows: gpd.GeoDataFrame, crs_metric: str) -> gpd.GeoDataFrame:
     geopandas.GeoDataFrame
         The rows in ``crs_metric``.
     """
+    out = rows.copy()
+    geoms = _to_metric(rows.geometry.to_numpy(), crs_metric)
+    out[rows.geometry.name] = gpd.GeoSeries(geoms, index=rows.index, crs=crs_metric)
+    return out.set_crs(crs_metric, allow_override=True)
+
+
+def _to_metric(geoms: np.ndarray, crs_metric: str) -> np.ndarray:
     tr = transformer(STORAGE_CRS, crs_metric)
 
     def project(xy: np.ndarray) -> np.ndarray:
         return np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
 
-    out = rows.copy()
-    geoms = shapely.transform(rows.geometry.to_numpy(), project)
-    out[rows.geometry.name] = gpd.GeoSeries(geoms, index=rows.index, crs=crs_metric)
-    return out.set_crs(crs_metric, allow_override=True)
+    return shapely.transform(geoms, project)
+
+
+def neutral(onemap: OneMap, records: Sequence[ProjectRecord]) -> bool:
+    """Whether merging these store records into ``onemap`` keeps every table derived from the
+    map as a whole — what :func:`merge_projects` answers as ``derived_unchanged``.
+
+    A store record names no grid element (the store keeps no ``asset_id``: validate_layer
+    fills in ``""``), so it is a matter of extent (:meth:`OneMap.covers`), judged on the
+    geometries alone: no frame is built. Until such records are merged, ``onemap`` answers
+    everything but its ``projects`` layer exactly as the merged map would.
+
+    Parameters
+    ----------
+    onemap
+        The served map.
+    records
+        Store projects not merged into it yet.
+
+    Returns
+    -------
+    bool
+        True when the records load no element and lie inside the map's extent.
+    """
+    if not records:
+        return True
+    values = {c: [getattr(r, c) for r in records] for c in COLUMNS}
+    geoms = [shape(r.geometry) for r in records]
+    if not _plain(values, geoms):  # repaired by validate_layer first, as the merge does
+        rows = validated_rows(values, geoms, source="store")
+        if loads_elements(rows):
+            return False
+        geoms = list(rows.geometry)
+    lonlat = np.asarray(geoms, dtype=object)
+    metric = _to_metric(lonlat, onemap.crs_metric)
+    return onemap.covers(_Extent(lonlat), _Extent(metric))
+
+
+class _Extent:
+    """Geometries as :meth:`OneMap.covers` reads a frame (their number and ``total_bounds``):
+    two GeoSeries per call would cost a millisecond, on every write that learns of new rows."""
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        self._n = len(geoms)
+        self.total_bounds = shapely.total_bounds(geoms)
+
+    def __len__(self) -> int:
+        return self._n
 
 
 def _appended(head: gpd.GeoDataFrame, tail: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

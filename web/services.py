@@ -25,6 +25,7 @@ from onemap.grid.capacity import capacity_csv as _capacity_csv
 from onemap.grid.capacity import capacity_layer as _capacity_layer
 from onemap.grid.capacity import data_date, public_capacity_csv, thresholds_text
 from onemap.rules import resolve_rules
+from web.projects import ProjectRow
 
 # The services of ``/api/v1/health`` (``features``): all of them, always.
 FEATURES: dict[str, bool] = {
@@ -69,7 +70,7 @@ def preview_dict(
     return preview(onemap, lon, lat, kw, category, date, lang).to_dict(lang)
 
 
-def proposal_for(onemap: OneMap, row: gpd.GeoDataFrame) -> dict[str, Any]:
+def proposal_for(onemap: OneMap, row: ProjectRow) -> dict[str, Any]:
     """The supply proposal for a pushed project row: the preview at its site (a point on it).
 
     Parameters
@@ -77,23 +78,22 @@ def proposal_for(onemap: OneMap, row: gpd.GeoDataFrame) -> dict[str, Any]:
     onemap
         The served map.
     row
-        The one-row project frame of :func:`web.projects.project_row`.
+        The project row of :func:`web.projects.project_row`.
 
     Returns
     -------
     dict
         The preview JSON in Chinese.
     """
-    geom = row.geometry.iloc[0]
+    geom = row.geometry
     site = geom if geom.geom_type == "Point" else geom.representative_point()
-    submitted = row["submitted"].iloc[0]
     return preview_dict(
         onemap,
         float(site.x),
         float(site.y),
-        float(row["requested_kw"].iloc[0]),
-        str(row["category"].iloc[0]),
-        dt.date.fromisoformat(submitted) if submitted else None,
+        float(row.requested_kw),
+        str(row.category),
+        dt.date.fromisoformat(row.submitted) if row.submitted else None,
         "zh",
     )
 

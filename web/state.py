@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version as _dist_version
 from typing import Annotated, Any, TypeVar
 
@@ -21,7 +21,7 @@ from onemap.connection.results import ReadinessResult
 from onemap.geo.mapfile import OneMap
 from onemap.geo.schema import LAYER_NAMES, LAYERS
 from web import services
-from web.projects import merge_projects
+from web.projects import merge_projects, neutral
 from web.settings import WebSettings
 from web.spatial import LayerIndex
 
@@ -45,82 +45,128 @@ class Readiness:
     districts: pd.DataFrame
 
 
-@dataclass
 class AppState:
     """What every request reads: the map, its layer indexes and the settings.
 
-    ``onemap`` and ``indexes`` are replaced (never mutated) when a project is stored, under
-    ``write_lock``, so a reader always sees one consistent map.
+    ``onemap`` and ``indexes`` are replaced (never mutated) when pushed projects are merged,
+    under ``write_lock``, so a reader always sees one consistent map.
+
+    Pushed projects are learnt of on every request (one cheap store query) but merged into
+    the served map only when a request reads it (:attr:`onemap`, :attr:`indexes`): a burst of
+    pushes costs one merge at the next read, not one per push in every worker. The writes
+    themselves work on :attr:`base_map`, which the projects waiting to be merged leave
+    unchanged in everything a write reads (they load no element and lie inside the map's
+    extent, :func:`web.projects.neutral`; a record that does not is merged at once).
     """
 
-    onemap: OneMap
-    settings: WebSettings
-    indexes: dict[str, LayerIndex]
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
-    # CPU-bound library calls hold the GIL: more threads than this only queue in a worse order
-    # (see PREVIEW_THREADS); requests beyond it wait their turn first come, first served.
-    preview_limiter: anyio.CapacityLimiter = field(
-        default_factory=lambda: anyio.CapacityLimiter(PREVIEW_THREADS)
-    )
-    _derived: dict[str, tuple[tuple[int, ...], Any]] = field(default_factory=dict, repr=False)
-    _derive_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # The store of what users write (onemap.store.Store; None for a map not in a file): pushed
-    # projects are merged into the served map's ``projects`` layer, filings live there.
-    store: Any = None
-    _map_file: OneMap | None = field(default=None, repr=False)  # the map as read from its file
-    _store_revision: int = field(default=0, repr=False)  # highest store project id merged
-    _map_hash: str | None = field(default=None, repr=False)
-    _file_ids: frozenset[str] = field(default=frozenset(), repr=False)
-    _served_ids: set[str] = field(default_factory=set, repr=False)  # project ids in `onemap`
+    def __init__(
+        self,
+        onemap: OneMap,
+        settings: WebSettings,
+        indexes: dict[str, LayerIndex],
+        store: Any = None,
+    ) -> None:
+        self._onemap = onemap
+        self.settings = settings
+        self._indexes = indexes
+        self.write_lock = threading.Lock()
+        # CPU-bound library calls hold the GIL: more threads than this only queue in a worse
+        # order (see PREVIEW_THREADS); requests beyond it wait their turn first come, first
+        # served.
+        self.preview_limiter = anyio.CapacityLimiter(PREVIEW_THREADS)
+        self._derived: dict[str, tuple[tuple[int, ...], Any]] = {}
+        self._derive_lock = threading.Lock()
+        # The store of what users write (onemap.store.Store; None for a map not in a file):
+        # pushed projects are merged into the served map's ``projects`` layer, filings live
+        # there.
+        self.store = store
+        self._map_file = onemap  # the map as read from its file
+        self._store_revision = 0  # highest store project id read (merged or pending)
+        self._pending: list = []  # store records read, not merged yet (all neutral)
+        self._map_hash: str | None = None
+        self._file_ids = _project_ids(onemap)
+        self._served_ids = set(self._file_ids)  # project ids in the merged map
 
-    def __post_init__(self) -> None:
-        self._map_file = self.onemap
-        self._file_ids = _project_ids(self.onemap)
-        self._served_ids = set(self._file_ids)
+    @property
+    def onemap(self) -> OneMap:
+        """The served map, with every project pushed so far that this process has read."""
+        if self._pending:
+            self._try_materialise()
+        return self._onemap
+
+    @property
+    def indexes(self) -> dict[str, LayerIndex]:
+        """One :class:`~web.spatial.LayerIndex` per layer of :attr:`onemap`."""
+        if self._pending:
+            self._try_materialise()
+        return self._indexes
+
+    @property
+    def base_map(self) -> OneMap:
+        """The served map as a write reads it: :attr:`onemap` without the pushed projects not
+        merged yet — equal to it in every layer but ``projects`` and in everything derived
+        from the map as a whole (bounds, headroom, connection points, networks, readiness),
+        so a write's checks, preview and verdict are those on :attr:`onemap`."""
+        return self._onemap
 
     @property
     def map_file_project_ids(self) -> frozenset[str]:
         """Project ids stored in the map file itself (a push may not reuse them)."""
         return self._file_ids
 
+    @property
+    def pending(self) -> bool:
+        """Whether projects read from the store wait to be merged into :attr:`onemap`."""
+        return bool(self._pending)
+
     def map_hash(self) -> str:
         """Content hash of the map file's layers (what a filing's verdict was made on)."""
         if self._map_hash is None:
-            self._map_hash = (self._map_file or self.onemap).content_hash()
+            self._map_hash = self._map_file.content_hash()
         return self._map_hash
 
-    def sync_store(self) -> None:
-        """Merge projects pushed to the store (by any worker) into the served map.
+    def sync_store(self, *, merge: bool = True) -> None:
+        """Read projects pushed to the store (by any worker) and merge them into the served map.
 
         One cheap query (the store's highest project id) per call; when it moved, only the rows
-        newer than those merged are read and appended (:func:`web.projects.merge_projects`), and
-        the map and its ``projects`` index are replaced under ``write_lock``. Pushed projects
-        load no grid element, so the derived tables (forecast, headroom, connection points,
-        networks, readiness) carry over to the new map unchanged. A store that cannot be read
-        leaves the served map as it is (logged).
+        newer than those read are fetched. With ``merge`` they are appended to the map
+        (:func:`web.projects.merge_projects`) and the map and its ``projects`` index replaced
+        under ``write_lock``; pushed projects load no grid element, so the derived tables
+        (forecast, headroom, connection points, networks, readiness) carry over unchanged.
+        Without ``merge`` (a write: it reads :attr:`base_map`) they wait for the next read,
+        unless one would change what the map derives (:func:`web.projects.neutral`): then
+        every waiting row is merged now. A store that cannot be read leaves the served map as
+        it is (logged).
         """
         if self.store is None:
             return
         try:
             revision = self.store.revision()
-            if revision == self._store_revision:
-                return
-            with self.write_lock:
-                if revision < self._store_revision:  # the store was replaced: start over
-                    self.onemap = self._map_file or self.onemap
-                    self._store_revision = 0
-                    self._served_ids = set(self._file_ids)
-                    self.indexes = {**self.indexes, **build_indexes(self.onemap, ("projects",))}
-                records = self.store.all_projects(after=self._store_revision, proposals=False)
-                if records:
-                    self._merge(records)
-                    self._store_revision = max(r.id for r in records)
+            if revision != self._store_revision:
+                with self.write_lock:
+                    if revision < self._store_revision:  # the store was replaced: start over
+                        self._onemap = self._map_file
+                        self._store_revision = 0
+                        self._pending = []
+                        self._served_ids = set(self._file_ids)
+                        self._indexes = {
+                            **self._indexes,
+                            **build_indexes(self._onemap, ("projects",)),
+                        }
+                    records = self.store.all_projects(after=self._store_revision, proposals=False)
+                    if records:
+                        self._store_revision = max(r.id for r in records)
+                        self._pending = [*self._pending, *records]
+                        if not merge and not neutral(self._onemap, records):
+                            merge = True
+            if merge and self._pending:
+                self._materialise()
         except Exception:  # a read of the map must not fail because the store is away
             LOG.warning("could not merge pushed projects from the store", exc_info=True)
 
     def store_moved(self) -> bool:
-        """Whether :meth:`sync_store` has something to do: the store holds projects this
-        process has not merged yet (one cheap query), or could not be read (it logs that).
+        """Whether :meth:`sync_store` has something to read: the store holds projects this
+        process has not read yet (one cheap query), or could not be read (it logs that).
         False without a store."""
         if self.store is None:
             return False
@@ -129,15 +175,25 @@ class AppState:
         except Exception:  # sync_store logs it
             return True
 
-    def _merge(self, records: list) -> None:
-        merged = merge_projects(
-            self.onemap, records, self._served_ids, self.indexes.get("projects")
-        )
-        if merged is None:
-            return
-        self.onemap = merged.onemap
-        self.indexes = {**self.indexes, "projects": merged.index}
-        self._served_ids.update(merged.added)
+    def _try_materialise(self) -> None:
+        try:
+            self._materialise()
+        except Exception:  # a read of the map must not fail because a stored row is odd
+            LOG.warning("could not merge pushed projects from the store", exc_info=True)
+
+    def _materialise(self) -> None:
+        """Merge the waiting projects into the served map (one merge for all of them)."""
+        with self.write_lock:
+            if not self._pending:
+                return
+            merged = merge_projects(
+                self._onemap, self._pending, self._served_ids, self._indexes.get("projects")
+            )
+            if merged is not None:
+                self._onemap = merged.onemap
+                self._indexes = {**self._indexes, "projects": merged.index}
+                self._served_ids.update(merged.added)
+            self._pending = []
 
     def derived(self, key: str, build: Callable[[OneMap], T]) -> T:
         """``build(onemap)`` computed once per content of the served map (its
@@ -264,9 +320,34 @@ async def get_state(request: Request) -> AppState:
         The app's state.
     """
     state: AppState = request.app.state.onemap
-    if state.store_moved():  # merged in a worker thread: the event loop keeps serving
+    if state.store_moved() or state.pending:  # merged in a worker thread: the loop keeps serving
         await anyio.to_thread.run_sync(state.sync_store)
     return state
 
 
+async def get_write_state(request: Request) -> AppState:
+    """The app state for a write (a push, a filing): it reads :attr:`AppState.base_map`.
+
+    Projects pushed since the last request are read (a few rows) but not merged: a burst of
+    writes would otherwise merge after every one of them in every worker, and nothing a write
+    reads depends on them (:func:`web.projects.neutral`; a row that would change the map is
+    merged at once). The next read merges them all at once.
+
+    Parameters
+    ----------
+    request
+        The request.
+
+    Returns
+    -------
+    AppState
+        The app's state.
+    """
+    state: AppState = request.app.state.onemap
+    if state.store_moved():  # a few new rows, read on the event loop (no merge)
+        state.sync_store(merge=False)
+    return state
+
+
 State = Annotated[AppState, Depends(get_state)]
+WriteState = Annotated[AppState, Depends(get_write_state)]

@@ -160,6 +160,13 @@ class FilingDesk:
         fingerprint = check.digest(values)
         b = self.backend
         at = _now()
+        # The columns of _filing_select as RETURNING gives them (the submitter's id in place
+        # of their name, which is user.name).
+        returned = (
+            _FILING_COLUMNS.format(route=b.geom_out("f.route"))
+            .replace("u.name", "f.submitted_by")
+            .replace("f.", "")
+        )
         try:
             with b.transaction() as conn:
                 self._claim(conn, "filings", key, fingerprint, user)  # type: ignore[attr-defined]
@@ -171,14 +178,14 @@ class FilingDesk:
                 ).fetchone()[0]
                 number = filing_number(submitted.year, int(seq))
                 j = b.json_in()
-                new_id = b.execute(
+                stored = b.execute(
                     conn,
                     "INSERT INTO filings (number, year, seq, status, eligible, voltage_kv, route,"
                     " verdict, applicant, applicant_name, organisation, project_id, note,"
                     " rules_id, rules_version, map_hash, map_built, submitted_date, submitted_at,"
                     " submitted_by, approval_workdays, approval_deadline, deadline_provisional,"
                     f" permits, updated_at) VALUES (?, ?, ?, ?, ?, ?, {b.geom_in()}, {j}, {j},"
-                    f" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {j}, ?) RETURNING id",
+                    f" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {j}, ?) RETURNING {returned}",
                     (
                         number, submitted.year, int(seq), status, int(eligible),
                         values["voltage_kv"], check.dumps(values["route"]), check.dumps(verdict),
@@ -190,13 +197,15 @@ class FilingDesk:
                         int(bool(deadline and deadline.provisional)),
                         check.dumps([] if eligible else permits), at,
                     ),
-                ).fetchone()[0]  # fmt: skip
+                ).fetchone()  # fmt: skip
+                new_id = stored[0]
                 self._event(conn, int(new_id), SUBMIT, user, None, status, values["note"], at)
                 self._settle(conn, "filings", key, int(new_id))  # type: ignore[attr-defined]
         except Replay:
-            stored = self._replayed("filings", key or "", fingerprint, user)  # type: ignore[attr-defined]
-            return self._filing_where("f.id = ?", (stored,)), False
-        return self._filing_where("f.id = ?", (int(new_id),)), True
+            replayed = self._replayed("filings", key or "", fingerprint, user)  # type: ignore[attr-defined]
+            return self._filing_where("f.id = ?", (replayed,)), False
+        # The row as stored, from RETURNING: what a read gives, without a second transaction.
+        return self._filing_record((*stored[:16], user.name, *stored[17:])), True
 
     def _event(
         self,

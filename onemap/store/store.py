@@ -165,6 +165,11 @@ class Store(FilingDesk):
             self._verified.put(token, stored)  # type: ignore[arg-type]
         return User(int(uid), name, role, created)
 
+    def verified_before(self, token: str | None) -> bool:
+        """Whether this process has verified ``token`` already, so :meth:`authenticate` costs
+        one query and no scrypt (a server may then run it without leaving its event loop)."""
+        return bool(token) and self._verified.get(token) is not None  # type: ignore[arg-type]
+
     def user(self, name: str) -> User:
         """The user called ``name``; NotFound otherwise."""
         rows = self._rows("SELECT id, name, role, created FROM users WHERE name = ?", (name,))
@@ -266,12 +271,12 @@ class Store(FilingDesk):
             with b.transaction() as conn:
                 self._claim(conn, "projects", key, fingerprint, user)
                 try:
-                    new_id = b.execute(
+                    stored_row = b.execute(
                         conn,
                         "INSERT INTO projects (project_id, name, requested_kw, category, status,"
                         " submitted, geometry, properties, proposal, pushed_by, created) VALUES"
                         f" (?, ?, ?, ?, ?, ?, {b.geom_in()}, {b.json_in()}, {b.json_in()}, ?, ?)"
-                        " RETURNING id",
+                        f" RETURNING {self._returned_project()}",
                         (
                             *(values[f] for f in PROJECT_FIELDS),
                             check.dumps(values["geometry"]),
@@ -280,7 +285,7 @@ class Store(FilingDesk):
                             user.id if user else None,
                             now(),
                         ),
-                    ).fetchone()[0]
+                    ).fetchone()
                 except Exception as exc:
                     if b.is_unique_violation(exc):
                         raise DuplicateProject(
@@ -288,11 +293,13 @@ class Store(FilingDesk):
                             project_id=values["project_id"],
                         ) from None
                     raise
-                self._settle(conn, "projects", key, int(new_id))
+                self._settle(conn, "projects", key, int(stored_row[0]))
         except Replay:
             stored = self._replayed("projects", key or "", fingerprint, user)
             return self._project_where("p.id = ?", (stored,)), False
-        return self._project_where("p.id = ?", (int(new_id),)), True
+        # The row as stored, from RETURNING: what a read gives, without a second transaction.
+        pusher = user.name if user else None
+        return self._project_record((*stored_row[:-2], pusher, stored_row[-1])), True
 
     @staticmethod
     def _project_values(row: dict[str, Any]) -> dict[str, Any]:
@@ -329,6 +336,17 @@ class Store(FilingDesk):
             geom=self.backend.geom_out("p.geometry"), proposal="p.proposal" if proposals else "NULL"
         )
         return f"SELECT {cols} FROM projects p LEFT JOIN users u ON u.id = p.pushed_by"
+
+    def _returned_project(self) -> str:
+        """The columns of :meth:`_project_select` as an INSERT's RETURNING gives them (the
+        pusher's id in place of their name, which the caller knows)."""
+        return (
+            self._PROJECT_COLUMNS.format(
+                geom=self.backend.geom_out("p.geometry"), proposal="p.proposal"
+            )
+            .replace("u.name", "p.pushed_by")
+            .replace("p.", "")
+        )
 
     def _project_record(self, r: tuple) -> ProjectRecord:
         j = self.backend.json_value

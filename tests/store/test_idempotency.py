@@ -138,3 +138,27 @@ def test_same_key_concurrently_one_row(store, people):
     assert sum(created for _, created in filings) == 1
     assert len({p.id for p, _ in pushes}) == 1 and len({f.number for f, _ in filings}) == 1
     assert count(store, "projects") == 1 and count(store, "filings") == 1
+
+
+@pytest.mark.parametrize("eligible", [True, False], ids=["filed", "referred"])
+def test_a_new_filing_answers_what_a_read_gives(store, people, eligible):
+    # The answer is built from the INSERT's RETURNING, not read again: it must be the row a
+    # read gives (PostGIS writes the route back as ST_AsGeoJSON), submitter included.
+    filing, created = submit(store, people["ann"], eligible=eligible, key=f"f-{eligible}")
+    assert created
+    assert filing == store.filing(filing.number)
+    assert filing.submitted_by == "ann"
+
+
+def test_a_new_project_answers_what_a_read_gives(store, people):
+    polygon = {
+        "type": "Polygon",
+        "coordinates": [[[119.21, 34.6], [119.22, 34.6], [119.22, 34.61], [119.21, 34.6]]],
+    }
+    row = {k: v for k, v in PROJECT.items() if k != "location"}
+    pushed, created = store.push_project(
+        {**row, "geometry": polygon, "note": "x"}, user=people["ada"], proposal={"a": [1, 2]}
+    )
+    assert created
+    assert pushed == store.project(PROJECT["project_id"])
+    assert pushed.pushed_by == "ada" and pushed.properties == {"note": "x"}

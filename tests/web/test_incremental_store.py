@@ -169,3 +169,25 @@ def test_a_project_beyond_the_extent_rebuilds_and_still_equals_a_fresh_load(demo
             assert sa.onemap.bounds == fresh.onemap.bounds
             assert_geodataframe_equal(after.result.layer, fresh.readiness().result.layer)
             assert_geodataframe_equal(sa.onemap["projects"], fresh.onemap["projects"])
+
+
+def test_writes_do_not_merge_and_the_next_read_merges_them_all(demo_copy):
+    """A burst of pushes costs one merge at the next read (not one per push): the writes read
+    the map without the waiting rows, which change nothing a write reads."""
+    with TestClient(create_app(demo_copy, _settings())) as a:
+        sa: AppState = a.app.state.onemap
+        sites = _sites(sa, 4)
+        base = sa.base_map
+        before_previews = _previews(sa, sites)
+        for i, (category, kw) in enumerate(PUSHED[:4]):
+            _push(a, i, category, kw, sites[i])
+        assert sa.pending and sa.base_map is base  # read from the store, not merged yet
+        for (lon, lat), (category, kw), want in zip(sites, PUSHED, before_previews, strict=False):
+            got = services.preview_dict(base, lon, lat, kw, category, None, "en")
+            got.pop("seconds", None)
+            assert got == want  # what a write reads is unchanged
+        assert sa.pending
+        assert a.get("/api/v1/health").status_code == 200  # a read merges them, all at once
+        assert not sa.pending and sa.base_map is not base
+        assert {f"INC-{i}" for i in range(4)} <= set(sa.onemap["projects"]["project_id"])
+        assert sa.onemap.tokens() == base.tokens()  # the derived tables carried over
