@@ -229,6 +229,9 @@ class SQLiteBackend(Backend):
         return problems
 
 
+WRITER_LOCK_KEY = 0x6F6E656D6170  # "onemap": the advisory lock every PostgreSQL write takes
+
+
 class PostgresBackend(Backend):
     """PostgreSQL + PostGIS through psycopg 3 (autocommit connections, explicit transactions)."""
 
@@ -270,6 +273,11 @@ class PostgresBackend(Backend):
     def transaction(self, write: bool = True) -> Iterator[Any]:
         conn = self.connection()
         with conn.transaction():
+            if write:
+                # One writer at a time, as on SQLite: ids then commit in the order they are
+                # given, so a worker that has read every project up to id N (Store.revision)
+                # never misses one that commits later with a lower id.
+                self.execute(conn, "SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK_KEY,))
             yield conn
 
     def geom_in(self) -> str:
