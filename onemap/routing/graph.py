@@ -211,7 +211,8 @@ class CorridorGraph:
             if name in CODE:
                 weight[CODE[name]] = float(w)
         cost = self.length * weight[self.corridor.astype(np.int64)]
-        return self._matrix(("cost", float(voltage_kv)), cost)[0]
+        # The costs do not depend on the voltage: one matrix for all (prepared and cached).
+        return self._matrix(("cost", 0.0), cost)[0]
 
     def _matrix(self, key: tuple, weights: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
         if key not in self._csr:

@@ -71,8 +71,9 @@ _CODE = (
     "onemap.geo.schema",
     "onemap.units",
 )
-# Private per-object caches of the graph that are rebuilt on demand rather than stored.
-_TRANSIENT = ("_nx", "_trees", "_pair_index", "_length")
+# Private per-object caches of the graph that are rebuilt on demand rather than stored (the
+# pair index is stored: the CSRs and every route's edge look-up read it, and it is a sort).
+_TRANSIENT = ("_nx", "_trees", "_length")
 _MANIFEST = "manifest.json"
 _DEDUP_BYTES = 1 << 20
 _SAFE_MODULES = "onemap."
@@ -200,6 +201,7 @@ def _prepare(graph: Any, rules: Any) -> None:
     voltages.update(float(v) for v in rules.filing.voltages_kv)
     voltages = sorted(voltages)
     graph.contracted(voltages[0], False)  # the whole graph: one matrix for every voltage
+    graph.csr_cost(voltages[0])  # what a single route searches (one for every voltage too)
     # The filing-only matrix of each voltage is its own: built side by side on every core
     # (each thread fills its own cache keys; the shared inputs exist by now).
     map_chunks(
