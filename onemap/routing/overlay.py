@@ -42,6 +42,7 @@ DUCT_RANK = 60  # above every strip (corridors.RANK)
 SIDES = ("left", "right", "both", "junction", "")
 INVERT_AT = 2048  # points from which classify queries polygons against the points (speed only)
 POINT_CHUNK = 65_536  # points per chunk of that query (bounds memory; speed only)
+LOCAL_AT = 4096  # segments from which cuts index every boundary of the map (speed only)
 SIDE_CODE = {name: i for i, name in enumerate(SIDES)}
 
 
@@ -136,9 +137,10 @@ class Overlay:
         seg, t = seg[inside], t[inside]
         if not len(seg):
             return seg, t
-        # one cut per segment and position (a crossing point shared by two boundaries)
+        # one cut per segment and position (a crossing point shared by two boundaries): the
+        # least t of those that round alike, whichever order the index found them in
         pos = np.round(t * length[inside] / EPS)
-        order = np.lexsort((pos, seg))
+        order = np.lexsort((t, pos, seg))
         seg, t, pos = seg[order], t[order], pos[order]
         first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])]
         return seg[first], t[first]
@@ -147,20 +149,26 @@ class Overlay:
         """Every polygon boundary as two-point segments with an STRtree over them (built once):
         a segment meets a few boundary segments, never a whole park's ring (issue 18)."""
         if "edges" not in self._trees:
-            parts = shapely.get_parts(self.boundaries)
-            coords, idx = shapely.get_coordinates(parts, return_index=True)
-            same = idx[1:] == idx[:-1]
-            p, q = coords[:-1][same], coords[1:][same]
-            keep = np.any(p != q, axis=1)
-            p, q = p[keep], q[keep]
-            self._trees["edges"] = (p, q, STRtree(shapely.linestrings(np.stack([p, q], axis=1))))
+            self._trees["edges"] = _segments_of(self.boundaries)
         return self._trees["edges"]
 
     def _crossings(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(segment index, parameter t) of every point where segments a→b meet a boundary
-        segment: one t for a proper crossing, both ends of the shared part where they overlap."""
-        p, q, tree = self._boundary_segments()
-        if not len(p) or not len(a):
+        segment: one t for a proper crossing, both ends of the shared part where they overlap.
+
+        A few segments (a drawn route, a door's access line) in a process that has not built
+        the index of every boundary segment meet only the boundaries of the polygons over
+        them: those are indexed on the spot (the same segments, so the same crossings) rather
+        than the whole map's (a second or two on a district, on a server's first check).
+        """
+        if not len(a):
+            return np.empty(0, dtype=int), np.empty(0)
+        if "edges" in self._trees or len(a) >= LOCAL_AT:
+            p, q, tree = self._boundary_segments()
+        else:
+            box = shapely.linestrings(np.stack([a, b], axis=1))
+            p, q, tree = _segments_of(self.boundaries[np.unique(self.tree.query(box)[1])])
+        if not len(p):
             return np.empty(0, dtype=int), np.empty(0)
 
         def chunk(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
@@ -396,6 +404,17 @@ def merge_runs(
     start = np.r_[True, ~joined]  # pieces that begin a run
     end = np.r_[~joined, True]  # pieces that end one
     return pa[start], pb[end], parent[start], poly[start]
+
+
+def _segments_of(boundaries: np.ndarray) -> tuple[np.ndarray, np.ndarray, STRtree]:
+    """Polygon boundaries as two-point segments (starts, ends) and an STRtree over them."""
+    parts = shapely.get_parts(boundaries)
+    coords, idx = shapely.get_coordinates(parts, return_index=True)
+    same = idx[1:] == idx[:-1]
+    p, q = coords[:-1][same], coords[1:][same]
+    keep = np.any(p != q, axis=1)
+    p, q = p[keep], q[keep]
+    return p, q, STRtree(shapely.linestrings(np.stack([p, q], axis=1)))
 
 
 def z_order(xy: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ against the graph built on two.
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 
 import numpy as np
@@ -130,3 +131,21 @@ def test_graph_on_one_thread_equals_graph_on_two(demo_map_path, monkeypatch, sma
         assert np.array_equal(getattr(one, name), getattr(two, name)), name
     assert one.parcel_node.equals(two.parcel_node)
     assert one.asset_node.equals(two.asset_node)
+
+
+def test_cuts_of_a_few_segments_equal_the_cuts_on_the_whole_map_index(demo_map):
+    """A drawn route in a process without the map's boundary index meets the boundaries of
+    the polygons over it only; the cuts are those the whole map's index gives."""
+    _, ov = corridor_model(demo_map)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(ov.geoms)
+    rng = np.random.default_rng(7)
+    a = rng.uniform([xmin, ymin], [xmax, ymax], size=(400, 2))
+    b = a + rng.uniform(-150.0, 150.0, size=(400, 2))
+    fresh = dataclasses.replace(ov, _trees={})
+    local = fresh.cuts(a, b)
+    assert "edges" not in fresh._trees  # the local path ran
+    ov._boundary_segments()
+    whole = ov.cuts(a, b)
+    assert len(whole[0]) > 400  # the sample crosses many boundaries
+    assert np.array_equal(local[0], whole[0])
+    assert np.array_equal(local[1], whole[1])
