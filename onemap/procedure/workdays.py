@@ -80,8 +80,10 @@ def statutory_holidays(year: int) -> frozenset[dt.date]:
     return frozenset(d for d in days if d.year == year)
 
 
+@lru_cache(maxsize=8192)
 def is_workday(day: dt.date) -> tuple[bool, bool]:
-    """Return ``(is_workday, provisional)`` for a date."""
+    """Return ``(is_workday, provisional)`` for a date (kept: chinese_calendar checks its
+    range on every call, and every referral counts the same few days ahead)."""
     if _published(day.year):
         return chinese_calendar.is_workday(day), False
     return day.weekday() < 5 and day not in statutory_holidays(day.year), True

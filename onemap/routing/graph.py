@@ -430,8 +430,7 @@ class CorridorGraph:
         p = a + t[:, None] * (b - a)
         length = np.hypot(*(b - a).T)
         far = np.hypot(*(q[idx] - p).T) > MERGE_M
-        levels = self.overlay.level
-        if levels is not None and len(np.unique(levels)) > 1:
+        if self.overlay.levelled:
             # a drawn line takes the level of the pieces around it: one access line at a time
             return found, [self.locate_xy(*q[k]) if found[k] else None for k in range(len(q))]
         empty = self._edge_pieces(np.empty(0, int), np.empty((0, 2)), np.empty((0, 2)))

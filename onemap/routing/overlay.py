@@ -120,6 +120,14 @@ class Overlay:
             provenance=prov,
         )
 
+    @property
+    def levelled(self) -> bool:
+        """Whether the polygons lie on more than one level (bridges, tunnels): known once, not
+        counted again for every drawn route."""
+        if "levelled" not in self._trees:
+            self._trees["levelled"] = self.level is not None and len(np.unique(self.level)) > 1
+        return self._trees["levelled"]
+
     # -----------------------------------------------------------------------------------------
 
     def cuts(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -276,7 +284,7 @@ class Overlay:
         route around it (the nearest piece before it, else after it, that lies on one level
         only), so a route along the street under a bridge stays on the street and one over
         the bridge stays on the deck."""
-        if self.level is None or len(np.unique(self.level)) < 2 or not len(mid):
+        if not self.levelled or not len(mid):
             return self.classify(mid)
         pt_i, poly_j = self._containing(mid)
         big = np.iinfo(np.int64).max

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,20 @@ def check_vertex_count(geom, limit: int | None, source: str | None) -> None:
 
 
 def _crs_of(name: str, source: str | None) -> CRS:
+    crs = _parsed_crs(name)
+    if crs is None:
+        raise OnemapInputError(f"unknown CRS '{name}'", file=source, field="crs")
+    return crs
+
+
+@lru_cache(maxsize=64)
+def _parsed_crs(name: str) -> CRS | None:
+    """``CRS.from_user_input`` once per name (a PROJ database look-up, slow in a new thread:
+    every filing of a server asked it again); None for a name PROJ does not know."""
     try:
         return CRS.from_user_input(name)
     except CRSError:
-        raise OnemapInputError(f"unknown CRS '{name}'", file=source, field="crs") from None
+        return None
 
 
 def _to_metric(geom, src: CRS | str, crs_metric: str, source: str | None):
