@@ -25,7 +25,7 @@ from onemap.errors import OnemapInputError
 from onemap.geo.mapfile import OneMap, read_map
 from onemap.lang import pick
 from onemap.store import ENV_STORE, StoreError, open_store
-from web import api, pages, services
+from web import api, pages, services, validation
 from web.i18n import lang_of
 from web.maps import STATIC_DIR, VENDOR_URL, missing_vendor_files
 from web.settings import WebSettings, load_settings
@@ -125,15 +125,18 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # In the request's language (Chinese unless ?lang=en), like every other message.
         errors = exc.errors()
+        lang = lang_of(request.query_params.get("lang"))
+        said = [validation.message(e, lang) for e in errors]
         return JSONResponse(
             status_code=422,
             content={
-                "message": "; ".join(_readable(e) for e in errors),
-                "field": _field(errors[0]) if errors else None,
+                "message": "; ".join(said),
+                "field": validation.field_of(errors[0]) if errors else None,
                 "errors": [
-                    {"field": _field(e), "message": e.get("msg", ""), "type": e.get("type")}
-                    for e in errors
+                    {"field": validation.field_of(e), "message": m, "type": e.get("type")}
+                    for e, m in zip(errors, said, strict=True)
                 ],
             },
         )
@@ -177,19 +180,6 @@ def _unparsable(exc: StarletteHTTPException) -> str:
     if (cause is None and "multipart" in detail.lower()) or "boundary" in detail.lower():
         return f"the request body is not valid multipart/form-data ({detail})"
     return f"the request body could not be read ({detail})"
-
-
-def _field(error: dict) -> str:
-    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
-    return ".".join(loc)
-
-
-def _readable(error: dict) -> str:
-    where = _field(error)
-    msg = str(error.get("msg", "invalid"))
-    if error.get("type") == "json_invalid":
-        return f"the request body is not valid JSON ({error.get('ctx', {}).get('error', '')})"
-    return f"field '{where}': {msg}" if where else msg
 
 
 class PayloadTooLarge(HTTPException):

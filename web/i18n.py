@@ -36,6 +36,10 @@ class Translator:
         self.lang = lang
         self._table = strings()[lang]
 
+    def has(self, key: str) -> bool:
+        """Whether the table has a text for ``key``."""
+        return key in self._table
+
     def __call__(self, key: str, **fmt: object) -> str:
         text = self._table.get(key, key)
         return text.format(**fmt) if fmt else text
