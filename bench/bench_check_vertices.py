@@ -2,13 +2,15 @@
 
 A zig-zag route of N vertices across one demo street (each leg crosses the carriageway and the
 sidewalk boundaries, so the verdict has several segments per vertex) is checked the way
-``POST /api/v1/check-route`` does it (:func:`web.services.check_route_dict`: the library verdict
-plus each segment's geometry). Printed: the time for 1k, 5k and 20k vertices and the ratio
-20k / 1k — about 20x when linear, about 400x when quadratic. The baseline is the segment geometry
-cut the old way (``shapely.ops.substring`` per segment, which walks the whole line per call)
-for the sizes where it finishes in reasonable time.
+``POST /api/v1/check-route`` does it (:func:`web.verdicts.check_route_dict`: the library verdict
+plus each segment's geometry). Printed: the time for 1k, 5k, 20k and 50k vertices and the ratio
+50k / 1k — about 50x when linear, about 2500x when quadratic; then routes of as many vertices
+straight along one strip (few segments), against issue 18's targets (5k ≤ 100 ms, 50k ≤ 1 s).
+The zig-zag has about six segments a vertex, and each segment costs its answer. The baseline
+is the segment geometry cut the old way (``shapely.ops.substring`` per segment, which walks
+the whole line per call) for the sizes where it finishes in reasonable time.
 
-    .venv/bin/python bench/bench_check_vertices.py [--map data/demo.gpkg] [--sizes 1000,5000,20000]
+    .venv/bin/python bench/bench_check_vertices.py [--map data/demo.gpkg] [--sizes 1000,5000,50000]
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from bench._harness import Row, emit
 from onemap.geo.mapfile import read_map
 from onemap.routing.check import check_route
 from onemap.routing.routefile import as_metric_line
-from web import services
+from web import verdicts
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE_MAX = 5000  # the per-segment substring takes minutes beyond this
+TARGET_S = {5000: 0.1, 50000: 1.0}  # issue 18: a 5k-vertex route <= 100 ms, 50k <= 1 s
 
 
 def zigzag(n: int, amp: float = 0.0001) -> dict:
@@ -41,19 +44,26 @@ def zigzag(n: int, amp: float = 0.0001) -> dict:
     return {"type": "LineString", "coordinates": np.column_stack([x, y]).tolist()}
 
 
+def along(n: int) -> dict:
+    """A lon/lat route of ``n`` vertices straight along the same street (one strip: a GPS
+    trace or a densified drawing, few segments however many vertices)."""
+    x = np.linspace(119.1952, 119.1975, n)
+    return {"type": "LineString", "coordinates": np.column_stack([x, np.full(n, 34.5999)]).tolist()}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--map", default=str(REPO / "data" / "demo.gpkg"))
-    ap.add_argument("--sizes", default="1000,5000,20000")
+    ap.add_argument("--sizes", default="1000,5000,20000,50000")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     m = read_map(args.map)
-    services.check_route_dict(m, zigzag(10), 10.0, None, "zh")  # warm: corridor model, caches
+    verdicts.check_route_dict(m, zigzag(10), 10.0, None, "zh")  # warm: corridor model, caches
     times = {}
     for n in sizes:
         route = zigzag(n)
         t0 = time.perf_counter()
-        out = services.check_route_dict(m, route, 10.0, None, "zh", max_vertices=None)
+        out = verdicts.check_route_dict(m, route, 10.0, None, "zh", max_vertices=None)
         times[n] = time.perf_counter() - t0
         baseline = None
         if n <= BASELINE_MAX:
@@ -64,16 +74,32 @@ def main(argv: list[str] | None = None) -> None:
                 substring(line, s.start_m, s.end_m)
             cut_old = time.perf_counter() - t0
             t0 = time.perf_counter()
-            services.substrings(line, [(s.start_m, s.end_m) for s in verdict.segments])
+            verdicts.substrings(line, [(s.start_m, s.end_m) for s in verdict.segments])
             cut_new = time.perf_counter() - t0
             baseline = times[n] - cut_new + cut_old
         emit(
             Row(
-                f"check-route {n} vertices",
+                f"check-route {n} vertices zig-zag",
                 times[n],
                 "s",
                 baseline=baseline,
                 baseline_name="per-segment shapely substring" if baseline else "",
+                target=f"<= {TARGET_S[n]:g} s" if n in TARGET_S else None,
+                met=times[n] <= TARGET_S[n] if n in TARGET_S else None,
+                note=f"{len(out['segments'])} segments",
+            )
+        )
+    for n in sizes:  # the same vertex counts, one strip long: the issue's targets
+        t0 = time.perf_counter()
+        out = verdicts.check_route_dict(m, along(n), 10.0, None, "zh", max_vertices=None)
+        took = time.perf_counter() - t0
+        emit(
+            Row(
+                f"check-route {n} vertices along one strip",
+                took,
+                "s",
+                target=f"<= {TARGET_S[n]:g} s" if n in TARGET_S else None,
+                met=took <= TARGET_S[n] if n in TARGET_S else None,
                 note=f"{len(out['segments'])} segments",
             )
         )
