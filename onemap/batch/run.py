@@ -155,6 +155,9 @@ def cluster_client(
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
+            # One core a worker: a map's own work stays on one thread (onemap.parallel), or
+            # the worker processes would each spread over every core.
+            env={"ONEMAP_THREADS": "1"},
         )
     with cluster, Client(cluster) as client:
         yield client

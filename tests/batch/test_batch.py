@@ -153,3 +153,20 @@ def test_a_failing_task_is_retried_once(client, maps, single_counts, tmp_path, m
     (o,) = result.outcomes
     assert o.status == "failed" and o.error.startswith("RuntimeError: always fails")
     assert result.totals["failed"] == 1 and result.totals["parcels"] == 0
+
+
+def test_local_workers_keep_a_map_on_one_thread():
+    """Each worker of the local cluster runs its map's chunked work on one thread
+    (onemap.parallel), so two worker processes do not each spread over every core."""
+    from onemap.batch.run import cluster_client
+
+    def on_worker():
+        import os
+
+        from onemap.parallel import threads
+
+        return os.environ.get("ONEMAP_THREADS"), threads()
+
+    with cluster_client(workers=1) as client:
+        seen = client.run(on_worker)
+    assert list(seen.values()) == [("1", 1)]
