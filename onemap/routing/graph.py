@@ -51,6 +51,7 @@ from onemap.rules import Rules
 
 MERGE_M = 1e-3  # points closer than this are one node (numerical, not a rule number)
 SUITABLE = (CODE["sidewalk"], CODE["bike_lane"], CODE["duct"])
+COST_KEY = ("cost", 0.0)  # cache key of the route-cost matrix (the same at every voltage)
 
 
 # The layers the corridor graph is built from; nothing else invalidates it.
@@ -200,19 +201,24 @@ class CorridorGraph:
         Parallel edges are collapsed to their minimum length before the matrix is built (a CSR
         made from COO would add them up). Use with ``scipy.sparse.csgraph`` (directed=True).
         """
-        return self._matrix(_key(voltage_kv, filing_only), self.length)
+        key = _key(voltage_kv, filing_only)
+        if key in self._csr:  # a cached start: the lengths need not be read from the file
+            return self._csr[key]
+        return self._matrix(key, self.length)
 
     def csr_cost(self, voltage_kv: float) -> sp.csr_matrix:
         """:meth:`csr` of the whole graph with edge *costs*: length × the rule table's weight
         of the edge's corridor (``filing.route_cost``: carriageway and crossings cost more
         than walkways), so the cheapest route is the sensible one; lengths stay as they are."""
+        if COST_KEY in self._csr:
+            return self._csr[COST_KEY][0]
         weight = np.ones(len(CORRIDORS))
         for name, w in self.rules.filing.route_cost.items():
             if name in CODE:
                 weight[CODE[name]] = float(w)
         cost = self.length * weight[self.corridor.astype(np.int64)]
         # The costs do not depend on the voltage: one matrix for all (prepared and cached).
-        return self._matrix(("cost", 0.0), cost)[0]
+        return self._matrix(COST_KEY, cost)[0]
 
     def _matrix(self, key: tuple, weights: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
         if key not in self._csr:
