@@ -23,7 +23,7 @@ from onemap.geo.crs import lonlat_to_metric
 from onemap.parallel import chunked, map_chunks, query_nearest
 from onemap.routing import store
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
-from onemap.routing.graph import MERGE_M, SUITABLE, CorridorGraph, _project
+from onemap.routing.graph import MERGE_M, CorridorGraph, _project, attach_passes
 from onemap.routing.noding import node_segments
 from onemap.routing.overlay import (
     CODE,
@@ -289,13 +289,7 @@ def _attach(
             size=POINT_CHUNK,
         )
 
-    is_suitable = np.isin(builder.corridor, SUITABLE)
-    # Suitable edges first; a point with none within the limit takes the nearest other edge
-    # (not an access line): a suitable one would have been found in the first pass.
-    passes = (
-        np.flatnonzero(is_suitable),
-        np.flatnonzero(~is_suitable & (builder.corridor != CODE["access"])),
-    )
+    passes = attach_passes(builder.corridor)
     q = points.copy()
     edge = np.full(n, -1, dtype=np.int64)
     need_door = np.isnan(q[:, 0]) if polygons is not None else np.zeros(n, bool)

@@ -319,11 +319,7 @@ class CorridorGraph:
 
     def _tree(self, kind: str) -> tuple[STRtree, np.ndarray]:
         if kind not in self._trees:
-            idx = (
-                np.flatnonzero(np.isin(self.corridor, SUITABLE))
-                if kind == "suitable"
-                else np.flatnonzero(self.corridor != CODE["access"])
-            )
+            idx = attach_passes(self.corridor)[0 if kind == "suitable" else 1]
             lines = shapely.linestrings(np.stack([self.xy[self.u[idx]], self.xy[self.v[idx]]], 1))
             self._trees[kind] = (STRtree(lines), idx)
         return self._trees[kind]
@@ -332,7 +328,7 @@ class CorridorGraph:
         """Nearest suitable edge (else any edge) within ``max_distance`` of each point; -1 none."""
         pts = shapely.points(points)
         out = np.full(len(pts), -1, dtype=np.int64)
-        for kind in ("suitable", "all"):
+        for kind in ("suitable", "other"):
             todo = np.flatnonzero(out < 0)
             if not len(todo):
                 break
@@ -466,6 +462,18 @@ class CorridorGraph:
         """Join a lon/lat point to the graph without rebuilding anything (see locate_xy)."""
         x, y = lonlat_to_metric(lon, lat, self.crs)
         return self.locate_xy(float(x), float(y))
+
+
+def attach_passes(corridor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The edges a point joins, in the two passes doors, assets and query points take: the
+    suitable ones (sidewalk, bike lane, duct), then — for a point with none within reach —
+    every other edge but access lines (a suitable edge would have been found first).
+
+    >>> attach_passes(np.array([CODE["sidewalk"], CODE["motor_lane"], CODE["access"]]))
+    (array([0]), array([1]))
+    """
+    suitable = np.isin(corridor, SUITABLE)
+    return np.flatnonzero(suitable), np.flatnonzero(~suitable & (corridor != CODE["access"]))
 
 
 def _key(voltage_kv: float, filing_only: bool) -> tuple[float, bool]:
