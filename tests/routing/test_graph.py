@@ -367,3 +367,12 @@ def test_locate_many_is_locate_one_by_one(town_graph, points):
 @pytest.fixture(scope="module")
 def town_graph(town):
     return corridor_graph(town)
+
+
+def test_graph_doctests():
+    import doctest
+
+    from onemap.routing import graph as graph_module
+
+    result = doctest.testmod(graph_module)
+    assert result.attempted > 0 and result.failed == 0
