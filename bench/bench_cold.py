@@ -58,7 +58,6 @@ def probe_xinwu(work: Path) -> dict:
     from shapely.ops import substring
 
     from onemap.geo.build import build_map
-    from onemap.geo.crs import metric_to_lonlat
     from onemap.routing import best_route, check_route
     from onemap.routing.build import corridor_graph
 
@@ -77,11 +76,7 @@ def probe_xinwu(work: Path) -> dict:
     longest = roads.geometry.values[int(np.argmax(roads.length.to_numpy()))]
     piece = shapely.offset_curve(substring(longest, 0, 400), 6.0)
     out["check_s"], verdict = _timed(lambda: check_route(m, piece, 10.0, crs=m.crs_metric))
-    ends = shapely.get_coordinates(
-        shapely.line_interpolate_point(longest, [0.2, 0.8], normalized=True)
-    )
-    a = metric_to_lonlat(*ends[0], m.crs_metric)
-    b = metric_to_lonlat(*ends[1], m.crs_metric)
+    a, b = route_ends(m, longest)
     out["route_s"], res = _timed(lambda: best_route(m, a, b, 0.4))
     out.update(
         end_to_end_s=out["build_s"] + out["graph_s"] + out["check_s"] + out["route_s"],
@@ -100,9 +95,7 @@ def probe_xinwu_cached(work: Path) -> dict:
     """The second start on Xinwu: read the map the cold probe built → graph from the cache
     beside it → the same first route, in a fresh process."""
     import numpy as np
-    import shapely
 
-    from onemap.geo.crs import metric_to_lonlat
     from onemap.geo.mapfile import read_map
     from onemap.routing import best_route
     from onemap.routing.build import corridor_graph
@@ -112,15 +105,24 @@ def probe_xinwu_cached(work: Path) -> dict:
     out["graph_s"], g = _timed(lambda: corridor_graph(m))
     roads = m.metric("roads")
     longest = roads.geometry.values[int(np.argmax(roads.length.to_numpy()))]
-    ends = shapely.get_coordinates(
-        shapely.line_interpolate_point(longest, [0.2, 0.8], normalized=True)
-    )
-    a = metric_to_lonlat(*ends[0], m.crs_metric)
-    b = metric_to_lonlat(*ends[1], m.crs_metric)
+    a, b = route_ends(m, longest)
     out["route_s"], _ = _timed(lambda: best_route(m, a, b, 0.4))
     out["start_s"] = out["read_s"] + out["graph_s"] + out["route_s"]
     out["edges"] = int(g.n_edges)
     return out
+
+
+def route_ends(m, longest) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The first route's ends: lon/lat at 20 % and 80 % along the longest road (both probes
+    of Xinwu route between the same points)."""
+    import shapely
+
+    from onemap.geo.crs import metric_to_lonlat
+
+    ends = shapely.get_coordinates(
+        shapely.line_interpolate_point(longest, [0.2, 0.8], normalized=True)
+    )
+    return metric_to_lonlat(*ends[0], m.crs_metric), metric_to_lonlat(*ends[1], m.crs_metric)
 
 
 def probe_city(work: Path, source: Path) -> dict:
