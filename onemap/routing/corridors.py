@@ -33,6 +33,7 @@ import shapely
 from shapely import STRtree
 
 from onemap.parallel import chunked, query_nearest
+from onemap.routing.overlaps import trim_overlaps
 from onemap.routing.sections import (
     ARC_POINTS,
     BANDS,
@@ -410,7 +411,9 @@ def build_corridors(
     """
     every = road_pieces(roads)
     kind = every["strip_kind"].to_numpy(dtype=object)
-    pieces = every[kind == ""].reset_index(drop=True)
+    pieces, _ = trim_overlaps(
+        every[kind == ""].reset_index(drop=True), share=filing.overlap_trim_share
+    )
     singles = every[(kind != "") & (kind != "crossing")].reset_index(drop=True)
     mapped_crossings = every[kind == "crossing"]
     lines = np.asarray(pieces.geometry.values, dtype=object)

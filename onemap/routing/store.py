@@ -60,6 +60,7 @@ ENV = "ONEMAP_GRAPH_CACHE"
 _CODE = (
     "onemap.routing.corridors",
     "onemap.routing.sections",
+    "onemap.routing.overlaps",
     "onemap.routing.overlay",
     "onemap.routing.noding",
     "onemap.routing.graph",

@@ -83,6 +83,9 @@ class Filing(_Model):
     route_cost: dict[str, float] = Field(
         default_factory=lambda: {"motor_lane": 5.0, "crossing": 2.0, "green_belt": 2.0}
     )
+    # A guessed side strip (class default) with this share of its length on another road's
+    # carriageway is not the street's (a dual carriageway's inner side). Assumed; see the table.
+    overlap_trim_share: float = 0.5
     # Land-use codes of green space: a route through such a parcel occupies green (item 2).
     green_landuse_codes: list[str] = Field(default_factory=lambda: ["1401", "1402", "1403"])
 
