@@ -150,6 +150,21 @@ def _buffers(lines: np.ndarray, dist: np.ndarray, sign: float) -> np.ndarray:
     return out
 
 
+def _nested_buffers(lines: np.ndarray, edges: list[np.ndarray], sign: float) -> list[np.ndarray]:
+    """The single-sided buffer of every line at each band edge distance (inside out). Where a
+    band has no width its outer edge is its inner one: that buffer is the previous one, not
+    computed again (most side bands of a real district are absent or trimmed)."""
+    out = [_buffers(lines, edges[0], sign)]
+    for k in range(1, len(edges)):
+        same = edges[k] == edges[k - 1]  # exactly: a zero width, not a tolerance
+        layer = out[-1].copy()
+        todo = ~same
+        if todo.any():
+            layer[todo] = _buffers(lines[todo], edges[k][todo], sign)
+        out.append(layer)
+    return out
+
+
 def _strip_polygons(pieces: gpd.GeoDataFrame) -> pd.DataFrame:
     lines = np.asarray(pieces.geometry.values, dtype=object)
     frames, motor_halves = [], []
@@ -158,7 +173,7 @@ def _strip_polygons(pieces: gpd.GeoDataFrame) -> pd.DataFrame:
         # nested buffers at the band edges; each band is the difference of two neighbours, so
         # adjacent strips share their boundary vertex for vertex
         edges = [bands["motor_lane"][1], *(bands[b][1] for b in BANDS)]
-        buffers = [_buffers(lines, d, sign) for d in edges]
+        buffers = _nested_buffers(lines, edges, sign)
         motor_halves.append(buffers[0])
         for k, band in enumerate(BANDS):
             inner, outer = bands[band]
@@ -203,9 +218,12 @@ def provenance(pieces: pd.DataFrame, column: str) -> np.ndarray:
     from the road's ``xs_source`` (``tagged``, ``mapped_way``, ``derived``, ``default``); a road
     without it (planning data filled from the class table) reads ``default`` where the build
     filled the width and ``tagged`` where the source gave it — the build writes that too."""
-    text = pd.Series(pieces["xs_source"].to_numpy(), dtype=object).fillna("")
-    found = text.str.extract(rf"(?:^|;){column}=([a-z_]+)", expand=False)
-    return found.fillna("tagged").to_numpy(dtype=object)
+    # a map has a handful of distinct sources: parse each once, not once per piece
+    codes, distinct = pd.factorize(pd.Series(pieces["xs_source"].to_numpy(), dtype=object))
+    found = pd.Series(distinct, dtype=object).fillna("")
+    found = found.str.extract(rf"(?:^|;){column}=([a-z_]+)", expand=False).fillna("tagged")
+    # factorize codes a missing source -1, which picks the last entry: "tagged", as for ""
+    return np.append(found.to_numpy(dtype=object), "tagged").astype(object)[codes]
 
 
 def _single_strips(singles: gpd.GeoDataFrame, offset: int) -> pd.DataFrame:
