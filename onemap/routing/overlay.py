@@ -19,7 +19,7 @@ from shapely import STRtree
 
 from onemap.parallel import map_chunks, query_nearest
 from onemap.routing.corridors import EPS, CorridorModel
-from onemap.routing.noding import CHUNK, cut_segments, segment_hits
+from onemap.routing.noding import cut_segments, segment_hits
 
 CORRIDORS = (
     "sidewalk",
@@ -42,7 +42,7 @@ DUCT_RANK = 60  # above every strip (corridors.RANK)
 SIDES = ("left", "right", "both", "junction", "")
 INVERT_AT = 2048  # points from which classify queries polygons against the points (speed only)
 POINT_CHUNK = 65_536  # points per chunk of that query (bounds memory; speed only)
-LOCAL_AT = 4096  # segments from which cuts index every boundary of the map (speed only)
+CROSSING_CHUNK = 16_384  # segments per boundary-crossing query (bounds memory; speed only)
 SIDE_CODE = {name: i for i, name in enumerate(SIDES)}
 
 
@@ -54,7 +54,6 @@ class Overlay:
     """
 
     geoms: np.ndarray
-    boundaries: np.ndarray
     tree: STRtree
     corridor: np.ndarray  # int codes into CORRIDORS
     road_id: np.ndarray  # object
@@ -106,7 +105,6 @@ class Overlay:
             prov = np.concatenate([prov, np.full(n, "tagged", dtype=object)])
         return cls(
             geoms=geoms,
-            boundaries=shapely.boundary(geoms),
             tree=STRtree(geoms),
             corridor=corridor.astype(np.int8),
             road_id=road_id,
@@ -153,40 +151,34 @@ class Overlay:
         first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])]
         return seg[first], t[first]
 
-    def _boundary_segments(self) -> tuple[np.ndarray, np.ndarray, STRtree]:
-        """Every polygon boundary as two-point segments with an STRtree over them (built once):
-        a segment meets a few boundary segments, never a whole park's ring (issue 18)."""
-        if "edges" not in self._trees:
-            self._trees["edges"] = _segments_of(self.boundaries)
-        return self._trees["edges"]
-
     def _crossings(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(segment index, parameter t) of every point where segments a→b meet a boundary
         segment: one t for a proper crossing, both ends of the shared part where they overlap.
 
-        A few segments (a drawn route, a door's access line) in a process that has not built
-        the index of every boundary segment meet only the boundaries of the polygons over
-        them: those are indexed on the spot (the same segments, so the same crossings) rather
-        than the whole map's (a second or two on a district, on a server's first check).
+        The segments go in spatially compact chunks (Z-order of their middles), and each chunk
+        meets only the boundaries of the polygons over its bounding box, cut into two-point
+        segments and indexed on the spot — the segments a boundary segment can meet all lie in
+        such a polygon, so the crossings are those of an index of every boundary of the map,
+        without holding one (a quarter GiB of GEOS segments on a district, issue 18). A few
+        segments (a drawn route, a door's access line) are one chunk.
         """
         if not len(a):
             return np.empty(0, dtype=int), np.empty(0)
-        if "edges" in self._trees or len(a) >= LOCAL_AT:
-            p, q, tree = self._boundary_segments()
-        else:
-            box = shapely.linestrings(np.stack([a, b], axis=1))
-            p, q, tree = _segments_of(self.boundaries[np.unique(self.tree.query(box)[1])])
-        if not len(p):
-            return np.empty(0, dtype=int), np.empty(0)
+        order = z_order((a + b) / 2.0) if len(a) > CROSSING_CHUNK else np.arange(len(a))
 
         def chunk(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-            box = shapely.linestrings(np.stack([a[lo:hi], b[lo:hi]], axis=1))
+            idx = order[lo:hi]
+            ca, cb = a[idx], b[idx]
+            box = shapely.linestrings(np.stack([ca, cb], axis=1))
+            p, q, tree = _segments_of(self.geoms[np.unique(self.tree.query(box)[1])])
+            if not len(p):
+                return np.empty(0, dtype=int), np.empty(0)
             # bounding boxes only: the exact test below is vectorised, not one GEOS call a pair
             si, ej = tree.query(box)
-            seg, t = segment_hits(a[lo:hi], b[lo:hi], p, q, si, ej)
-            return seg + lo, t
+            seg, t = segment_hits(ca, cb, p, q, si, ej)
+            return idx[seg], t
 
-        parts = map_chunks(chunk, len(a), CHUNK)
+        parts = map_chunks(chunk, len(a), CROSSING_CHUNK)
         return np.concatenate([s for s, _ in parts]), np.concatenate([t for _, t in parts])
 
     def _containing(
@@ -414,10 +406,11 @@ def merge_runs(
     return pa[start], pb[end], parent[start], poly[start]
 
 
-def _segments_of(boundaries: np.ndarray) -> tuple[np.ndarray, np.ndarray, STRtree]:
-    """Polygon boundaries as two-point segments (starts, ends) and an STRtree over them."""
-    parts = shapely.get_parts(boundaries)
-    coords, idx = shapely.get_coordinates(parts, return_index=True)
+def _segments_of(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray, STRtree]:
+    """Polygon boundaries as two-point segments (starts, ends) and an STRtree over them; the
+    rings are read on the spot (a stored copy of every boundary is a district's tens of MiB)."""
+    rings = shapely.get_rings(shapely.get_parts(polygons))
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
     same = idx[1:] == idx[:-1]
     p, q = coords[:-1][same], coords[1:][same]
     keep = np.any(p != q, axis=1)

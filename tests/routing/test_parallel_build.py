@@ -8,7 +8,6 @@ against the graph built on two.
 
 from __future__ import annotations
 
-import dataclasses
 import doctest
 
 import numpy as np
@@ -133,19 +132,18 @@ def test_graph_on_one_thread_equals_graph_on_two(demo_map_path, monkeypatch, sma
     assert one.asset_node.equals(two.asset_node)
 
 
-def test_cuts_of_a_few_segments_equal_the_cuts_on_the_whole_map_index(demo_map):
-    """A drawn route in a process without the map's boundary index meets the boundaries of
-    the polygons over it only; the cuts are those the whole map's index gives."""
+def test_cuts_in_small_chunks_equal_the_cuts_on_the_whole_map_index(demo_map, monkeypatch):
+    """Each chunk of segments meets the boundaries of the polygons over its bounding box only
+    (no index of the whole map is held); the cuts are those of one chunk over every polygon."""
     _, ov = corridor_model(demo_map)
     xmin, ymin, xmax, ymax = shapely.total_bounds(ov.geoms)
     rng = np.random.default_rng(7)
     a = rng.uniform([xmin, ymin], [xmax, ymax], size=(400, 2))
     b = a + rng.uniform(-150.0, 150.0, size=(400, 2))
-    fresh = dataclasses.replace(ov, _trees={})
-    local = fresh.cuts(a, b)
-    assert "edges" not in fresh._trees  # the local path ran
-    ov._boundary_segments()
+    monkeypatch.setattr(overlay, "CROSSING_CHUNK", 10**9)  # one chunk: every polygon
     whole = ov.cuts(a, b)
+    monkeypatch.setattr(overlay, "CROSSING_CHUNK", 7)  # ~60 Z-ordered chunks
+    local = ov.cuts(a, b)
     assert len(whole[0]) > 400  # the sample crosses many boundaries
     assert np.array_equal(local[0], whole[0])
     assert np.array_equal(local[1], whole[1])
