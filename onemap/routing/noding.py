@@ -93,11 +93,11 @@ def node_segments(
     """
     if not len(a):
         return a.copy(), b.copy(), np.asarray(line)[:0]
-    tree = STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
+    lines = shapely.linestrings(np.stack([a, b], axis=1))  # the index and its queries
+    tree = STRtree(lines)
 
     def chunk(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-        box = shapely.linestrings(np.stack([a[lo:hi], b[lo:hi]], axis=1))
-        si, sj = tree.query(box)
+        si, sj = tree.query(lines[lo:hi])
         si = si + lo
         other = si != sj
         return segment_hits(a, b, a, b, si[other], sj[other])

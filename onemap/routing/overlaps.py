@@ -31,12 +31,12 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from onemap.parallel import map_chunks
+from onemap.parallel import chunked, map_chunks
 from onemap.routing.sections import BANDS, EPS, QUAD_SEGS, _bands, _side_widths, provenance
 
 __all__ = ["trim_overlaps"]
 
-SAMPLE_M = 10.0  # spacing of the sample points along a band (speed/precision only)
+SAMPLE_M = 20.0  # spacing of the sample points along a band (speed/precision only)
 MIN_SAMPLES = 3  # sample points per band at least (interior points: ends sit in junctions)
 _CHUNK = 65_536  # points per containment query (bounds memory; speed only)
 _COLUMN = {"bike_lane": "bike", "sidewalk": "sidewalk", "green_belt": "green"}
@@ -117,8 +117,8 @@ def _samples(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     k = np.arange(len(piece)) - start[piece]
     t = (k + 0.5) / count[piece] * length[piece]  # cell centres: never an end point
     step = np.minimum(0.25, length[piece] / 4.0)
-    a = shapely.get_coordinates(shapely.line_interpolate_point(lines[piece], t - step))
-    b = shapely.get_coordinates(shapely.line_interpolate_point(lines[piece], t + step))
+    a = shapely.get_coordinates(chunked(shapely.line_interpolate_point, lines[piece], t - step))
+    b = shapely.get_coordinates(chunked(shapely.line_interpolate_point, lines[piece], t + step))
     at = (a + b) / 2.0  # the point at t, but for a bend within half a metre of it
     d = b - a
     norm = np.hypot(d[:, 0], d[:, 1])
