@@ -170,7 +170,9 @@ class Overlay:
             idx = order[lo:hi]
             ca, cb = a[idx], b[idx]
             box = shapely.linestrings(np.stack([ca, cb], axis=1))
-            p, q, tree = _segments_of(self.geoms[np.unique(self.tree.query(box)[1])])
+            bounds = (*np.minimum(ca, cb).min(axis=0), *np.maximum(ca, cb).max(axis=0))
+            polys = self.geoms[np.unique(self.tree.query(box)[1])]
+            p, q, tree = _segments_of(polys, bounds)
             if not len(p):
                 return np.empty(0, dtype=int), np.empty(0)
             # bounding boxes only: the exact test below is vectorised, not one GEOS call a pair
@@ -406,14 +408,22 @@ def merge_runs(
     return pa[start], pb[end], parent[start], poly[start]
 
 
-def _segments_of(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray, STRtree]:
+def _segments_of(
+    polygons: np.ndarray, bounds: tuple[float, float, float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray, STRtree]:
     """Polygon boundaries as two-point segments (starts, ends) and an STRtree over them; the
-    rings are read on the spot (a stored copy of every boundary is a district's tens of MiB)."""
+    rings are read on the spot (a stored copy of every boundary is a district's tens of MiB).
+    With ``bounds`` (xmin, ymin, xmax, ymax) only the segments whose box meets them: a park's
+    ring crosses many chunks of a graph, and each needs only its own stretch of it."""
     rings = shapely.get_rings(shapely.get_parts(polygons))
     coords, idx = shapely.get_coordinates(rings, return_index=True)
     same = idx[1:] == idx[:-1]
     p, q = coords[:-1][same], coords[1:][same]
     keep = np.any(p != q, axis=1)
+    if bounds is not None:
+        lo, hi = np.minimum(p, q), np.maximum(p, q)
+        keep &= (hi[:, 0] >= bounds[0]) & (hi[:, 1] >= bounds[1])
+        keep &= (lo[:, 0] <= bounds[2]) & (lo[:, 1] <= bounds[3])
     p, q = p[keep], q[keep]
     return p, q, STRtree(shapely.linestrings(np.stack([p, q], axis=1)))
 
