@@ -3,7 +3,9 @@
 Each road is split where it meets another (a *piece*), and each piece is buffered into strips,
 left to right (left = left of the line's direction): green, sidewalk, bike lane, motor lanes,
 bike lane, sidewalk, green, with the widths of its cross-section columns (DESIGN §2). The centre
-line is the middle of the carriageway.
+line is the middle of the carriageway. A side strip whose width is a class default and that lies
+on another piece's carriageway (the inner side of a dual carriageway mapped as two ways) is not
+built (:mod:`onemap.routing.overlaps`).
 
 At junctions:
 
