@@ -529,20 +529,29 @@ def _segments(
     prov = np.array([_GUESS.get(str(p), 0) for p in pieces.provenance], dtype=np.int64)
     guess = np.maximum.reduceat(prov, start)
     by_rank = {v: k for k, v in _GUESS.items()}
+    # every column as a Python list first: one numpy scalar read a field a row was most of a
+    # long route's verdict (a 5000-vertex zig-zag has 30k segments)
+    corridor = [CORRIDORS[c] for c in pieces.corridor[start].tolist()]
+    side = [SIDES[c] for c in pieces.side[start].tolist()]
+    reason = [REASONS[r] if r >= 0 else None for r in pr.reason[start].tolist()]
+    roads = road[start].tolist()
+    ends = end_m[last].tolist()
+    lengths = seg_len.tolist()
+    remaining_l = [None if r != r else r for r in remaining.tolist()]  # NaN: not a bike lane
     rows = [
         Segment(
-            corridor=CORRIDORS[int(pieces.corridor[i])],
-            length_m=float(seg_len[k]),
-            road_id=road[i] or None,
-            side=SIDES[int(pieces.side[i])],
-            occupied_width_m=float(occupied[k]),
-            remaining_bike_m=None if np.isnan(remaining[k]) else float(remaining[k]),
-            reason=REASONS[int(pr.reason[i])] if pr.reason[i] >= 0 else None,
-            start_m=float(end_m[last[k]] - seg_len[k]),
-            end_m=float(end_m[last[k]]),
-            provenance=by_rank[int(guess[k])],
-            road_name=names.get(road[i]) or None,
+            corridor=corridor[k],
+            length_m=lengths[k],
+            road_id=roads[k] or None,
+            side=side[k],
+            occupied_width_m=occ,
+            remaining_bike_m=remaining_l[k],
+            reason=reason[k],
+            start_m=ends[k] - lengths[k],
+            end_m=ends[k],
+            provenance=by_rank[g],
+            road_name=names.get(roads[k]) or None,
         )
-        for k, i in enumerate(start)
+        for k, (occ, g) in enumerate(zip(occupied.tolist(), guess.tolist(), strict=True))
     ]
     return [r for r in rows if r.length_m >= MIN_SEGMENT_M]
