@@ -7,9 +7,12 @@ the polygons per process, no pickling (issue 18). ``ONEMAP_THREADS`` sets the nu
 (``1``: run in the calling thread, e.g. to profile); the default is the number of cores.
 
 Threads that allocate make glibc's malloc open an arena per thread, each keeping freed memory
-of its own: the Xinwu build peaked 210 MiB higher on two threads until the arenas were capped at
-the number of threads (``mallopt(M_ARENA_MAX)``, once, before the first pool; the
-``MALLOC_ARENA_MAX`` environment variable does the same for a whole process).
+of its own: the Xinwu build peaked 210 MiB higher on two threads until the arenas were capped
+(``mallopt(M_ARENA_MAX)``, once, before the first pool; the ``MALLOC_ARENA_MAX`` environment
+variable does the same for a whole process). The cap is one arena per worker plus one for the
+calling thread: capped at the workers alone, the calling thread and a worker contend for one
+arena and GEOS-heavy chunks run up to 3× slower (Xinwu's graph 12.5 s against 11 s, for about
+30 MiB more peak).
 
 >>> map_chunks(lambda lo, hi: list(range(lo, hi)), 5, 2)
 [[0, 1], [2, 3], [4]]
@@ -31,7 +34,8 @@ import numpy as np
 
 __all__ = ["chunked", "map_chunks", "query_nearest", "threads"]
 
-CHUNK = 8192  # items per chunk of a vectorised call (speed only)
+CHUNK = 8192  # items per chunk of a vectorised call at most (speed only)
+MIN_CHUNK = 512  # items per chunk at least: below it a thread costs more than it saves
 
 T = TypeVar("T")
 
@@ -84,7 +88,7 @@ def map_chunks(fn: Callable[[int, int], T], n: int, size: int) -> list[T]:
     workers = min(threads(), len(bounds))
     if workers <= 1:
         return [fn(lo, hi) for lo, hi in bounds]
-    _cap_arenas(threads())
+    _cap_arenas(threads() + 1)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onemap") as pool:
         return list(pool.map(lambda b: fn(*b), bounds))
 
@@ -104,15 +108,19 @@ def chunked(
     *arrays
         Arrays of the same length.
     size
-        Items per chunk (default :data:`CHUNK`).
+        Items per chunk (default: two chunks a thread, between :data:`MIN_CHUNK` and
+        :data:`CHUNK` items).
 
     Returns
     -------
     numpy.ndarray
         ``fn(*arrays)``.
     """
-    size = CHUNK if size is None else size
     n = len(arrays[0])
+    if size is None:
+        # at most CHUNK items, and a few chunks a thread even for a few thousand items: a GEOS
+        # buffer of a district's 20k road pieces is one chunk too few to keep two cores busy
+        size = min(CHUNK, max(MIN_CHUNK, -(-n // (2 * threads()))))
     if n <= size:
         return fn(*arrays)
     parts = map_chunks(lambda lo, hi: fn(*(a[lo:hi] for a in arrays)), n, size)
