@@ -1,11 +1,14 @@
 """The parts of :mod:`bench.bench_store` that make the load: payloads (project pushes at random
-parcels, filing routes along or across random roads) and ``onemap serve --workers N`` as a
-subprocess with its worker processes."""
+parcels, filing routes along or across random roads), a lean HTTP client, the timed phases
+(:func:`run_phase`) with their bookkeeping (:class:`Writes`) and ``onemap serve --workers N``
+as a subprocess with its worker processes."""
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import itertools
+import json
 import os
 import signal
 import socket
@@ -13,8 +16,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -125,6 +131,160 @@ class Payloads:
 
 
 # ---------------------------------------------------------------------------------------------
+# the client
+
+
+class LeanResponse:
+    """What :class:`bench.bench_store.Writes` reads of an answer (as httpx names it)."""
+
+    def __init__(self, status_code: int, content: bytes) -> None:
+        self.status_code = status_code
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class LeanClient:
+    """HTTP/1.1 POSTs over :mod:`http.client`, one kept-alive connection per thread.
+
+    The load generator shares the machine's two cores with the server: httpx spends about a
+    millisecond of CPU per request (its pool, its header and body models), which the server's
+    workers then lack. This client spends a fraction of that, on the same real round trips
+    (a TCP connection to the served port, request line, headers, body, the whole answer read).
+    A connection the server closes (``Connection: close``) is reopened for the next request;
+    a failed request is never retried here (the caller counts it and retries with its key).
+    """
+
+    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+        url = urllib.parse.urlsplit(base_url)
+        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
+        self.timeout = timeout
+        self._local = threading.local()
+        self._open: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self._local.conn = conn
+            with self._lock:
+                self._open.append(conn)
+        return conn
+
+    def _drop(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()
+        self._local.conn = None
+
+    def post(
+        self, url: str, *, content: bytes, headers: dict[str, str] | None = None
+    ) -> LeanResponse:
+        """POST ``content`` (JSON bytes, encoded beforehand) to ``url``; the whole answer."""
+        conn = self._connection()
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        try:
+            # bytes go out with the headers in one send (no Nagle / delayed-ACK stall)
+            conn.request("POST", url, body=content, headers=sent)
+            answer = conn.getresponse()
+            data = answer.read()
+        except Exception:
+            self._drop(conn)
+            raise
+        if answer.will_close:
+            self._drop(conn)
+        return LeanResponse(answer.status, data)
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._open = self._open, []
+        for conn in conns:
+            conn.close()
+
+    def __enter__(self) -> LeanClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# the load
+
+WATCH_AFTER_S = 0.3  # when the connections of a timed phase are counted per worker
+
+
+class Writes:
+    """What was sent and what was acknowledged (201), per kind, thread-safe."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.acked_projects: dict[str, float] = {}  # project_id -> requested_kw
+        self.acked_filings: set[str] = set()  # filing numbers
+        self.failed: list[tuple[str, dict, str, str]] = []  # kind, body, key, reason
+
+    def record(self, kind: str, body: dict, key: str, r=None, exc=None) -> bool:
+        with self.lock:
+            if r is not None and r.status_code == 201:
+                if kind == "push":
+                    self.acked_projects[body["project_id"]] = float(body["requested_kw"])
+                else:
+                    self.acked_filings.add(r.json()["filing_id"])
+                return True
+            reason = type(exc).__name__ if exc is not None else f"{r.status_code} {r.text[:160]}"
+            self.failed.append((kind, body, key, reason))
+            return False
+
+
+def send(
+    client, kind: str, body: dict, key: str, headers: dict, writes: Writes, extra=None, data=None
+):
+    """One write (``data``: ``body`` as JSON bytes, if encoded already); returns (seconds,
+    acknowledged). ``client`` is an httpx-style client (``post(url, content=, headers=)``)."""
+    url = "/api/v1/projects" if kind == "push" else "/api/v1/filings"
+    h = {**headers[kind], "Idempotency-Key": key, "Content-Type": "application/json"}
+    h.update(extra or {})
+    content = json.dumps(body).encode() if data is None else data
+    t0 = time.perf_counter()
+    try:
+        r = client.post(url, content=content, headers=h)
+    except Exception as exc:  # a cut-off request is a failure, recorded
+        return time.perf_counter() - t0, writes.record(kind, body, key, exc=exc)
+    return time.perf_counter() - t0, writes.record(kind, body, key, r=r)
+
+
+def run_phase(base_url, kind, n, concurrency, payloads, headers, writes, close=False, watch=None):
+    """``n`` writes of ``kind`` with ``concurrency`` in flight (one connection per thread; with
+    ``close`` a new one per request, so the connections spread over the workers); latencies,
+    errors, wall time and the CPU seconds this process (the load generator) spent. ``watch``
+    (no arguments) is called once, shortly after the phase starts."""
+    make = payloads.project if kind == "push" else payloads.filing
+    jobs = [(body, key, json.dumps(body).encode()) for body, key in (make() for _ in range(n))]
+    extra = {"Connection": "close"} if close else None
+    before = len(writes.failed)
+    with LeanClient(base_url) as client:
+
+        def one(job):
+            body, key, data = job
+            return send(client, kind, body, key, headers, writes, extra, data)
+
+        timer = threading.Timer(WATCH_AFTER_S, watch) if watch is not None else None
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        if timer is not None:
+            timer.start()
+        with ThreadPoolExecutor(concurrency) as pool:
+            out = list(pool.map(one, jobs))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        if timer is not None:
+            timer.join()
+    return [t for t, _ in out], len(writes.failed) - before, wall, cpu
+
+
+# ---------------------------------------------------------------------------------------------
 # the server
 
 
@@ -165,6 +325,7 @@ class Server:
                     pass
                 time.sleep(0.25)
         self.wait_workers(timeout_s)
+        self.wait_warm(timeout_s)
         return time.perf_counter() - t0
 
     def worker_pids(self) -> list[int]:
@@ -191,6 +352,23 @@ class Server:
             c.status == "ESTABLISHED" and c.laddr and c.laddr.port == self.port for c in conns
         )
 
+    def connections(self) -> list[int]:
+        """Established connections on the port per worker (sorted): how the kernel spread a
+        phase's kept-alive connections over the workers (the workers share one listening
+        socket; whichever accepts first keeps the connection for the whole phase)."""
+        import psutil
+
+        counts = []
+        for pid in self.worker_pids():
+            try:
+                conns = psutil.Process(pid).net_connections(kind="tcp")
+            except psutil.Error:
+                continue
+            counts.append(
+                sum(c.status == "ESTABLISHED" and c.laddr.port == self.port for c in conns)
+            )
+        return sorted(counts)
+
     def wait_workers(self, timeout_s: float) -> list[int]:
         deadline = time.perf_counter() + timeout_s
         while time.perf_counter() < deadline:
@@ -199,6 +377,31 @@ class Server:
                 return pids
             time.sleep(0.2)
         raise RuntimeError(f"expected {self.workers} workers, found {self.worker_pids()}")
+
+    def wait_warm(self, timeout_s: float, quiet_s: float = 1.0) -> None:
+        """Until every worker has warmed up: idle (under 5 % of a core) for ``quiet_s``.
+
+        The server answers its health check as soon as one worker serves; the others may
+        still be loading the map and warming up (seconds of CPU on a city), accepting no
+        connection meanwhile. A timed phase started then sends all its kept-alive connections
+        to the first worker and counts the others' warm-up as CPU per write.
+        """
+        import psutil
+
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            pids = self.worker_pids()
+            try:
+                before = [sum(psutil.Process(p).cpu_times()[:2]) for p in pids]
+                time.sleep(quiet_s)
+                after = [sum(psutil.Process(p).cpu_times()[:2]) for p in pids]
+            except psutil.Error:  # a worker replaced meanwhile: look again
+                continue
+            if self.worker_pids() == pids and all(
+                b - a < 0.05 * quiet_s for a, b in zip(before, after, strict=True)
+            ):
+                return
+        raise RuntimeError(f"workers {self.worker_pids()} still busy after {timeout_s:.0f} s")
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system, s) the worker processes have used so far."""

@@ -221,8 +221,8 @@ async def push_project(
 
 def _push(state: AppState, body: ProjectIn, pusher: User | None, key: str | None) -> ProjectOut:
     # The proposal is computed and the answer validated before the write (issue 12): a request
-    # that fails stores nothing. Both read the map as a write does (AppState.base_map).
-    m = state.base_map
+    # that fails stores nothing. Both read the map as a write does (AppState.write_map).
+    m = state.write_map()
     row = project_row(body, m)
     if body.project_id in state.map_file_project_ids:
         raise HTTPException(

@@ -171,7 +171,7 @@ def _submit(
     state: AppState, user: User, body: FilingIn, key: str | None, lang: str
 ) -> tuple[Filing, bool]:
     store = _store(state)
-    m = state.base_map  # what the verdict reads: the map as a write sees it
+    m = state.write_map()  # what the verdict reads: the map as a write sees it
     date = body.date or dt.date.today()
     verdict = verdicts.check_route_dict(
         m, body.route, body.voltage_kv, date, lang, state.settings.max_route_vertices

@@ -368,7 +368,11 @@ class _Extent:
 
     def __init__(self, geoms: np.ndarray) -> None:
         self._n = len(geoms)
-        self.total_bounds = shapely.total_bounds(geoms)
+        # shapely.total_bounds is nanmin/nanmax with their warning filters (most of a
+        # neutrality check); fmin/fmax skip the NaN boxes of empty geometries just the same.
+        boxes = shapely.bounds(geoms).reshape(-1, 4)
+        low, high = np.fmin.reduce(boxes[:, :2], axis=0), np.fmax.reduce(boxes[:, 2:], axis=0)
+        self.total_bounds = np.array([low[0], low[1], high[0], high[1]])
 
     def __len__(self) -> int:
         return self._n

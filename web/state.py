@@ -54,7 +54,8 @@ class AppState:
     Pushed projects are learnt of on every request (one cheap store query) but merged into
     the served map only when a request reads it (:attr:`onemap`, :attr:`indexes`): a burst of
     pushes costs one merge at the next read, not one per push in every worker. The writes
-    themselves work on :attr:`base_map`, which the projects waiting to be merged leave
+    themselves work on :attr:`base_map` (:meth:`write_map`, in their worker thread: no store
+    query on the event loop), which the projects waiting to be merged leave
     unchanged in everything a write reads (they load no element and lie inside the map's
     extent, :func:`web.projects.neutral`; a record that does not is merged at once).
     """
@@ -109,6 +110,22 @@ class AppState:
         so a write's checks, preview and verdict are those on :attr:`onemap`."""
         return self._onemap
 
+    def write_map(self) -> OneMap:
+        """:attr:`base_map` once the projects pushed since the last request are read (one cheap
+        store query; a few rows when it moved): the map a write (a push, a filing) works on.
+
+        Called by the write itself, in its worker thread, so the event loop runs no store
+        query for it (with PostgreSQL each is a network round trip) and the merge a row that
+        changes the map needs (:meth:`sync_store`) does not hold the loop up either.
+
+        Returns
+        -------
+        OneMap
+            The served map as a write reads it.
+        """
+        self.sync_store(merge=False)
+        return self.base_map
+
     @property
     def map_file_project_ids(self) -> frozenset[str]:
         """Project ids stored in the map file itself (a push may not reuse them)."""
@@ -156,7 +173,7 @@ class AppState:
                     records = self.store.all_projects(after=self._store_revision, proposals=False)
                     if records:
                         self._store_revision = max(r.id for r in records)
-                        self._pending = [*self._pending, *records]
+                        self._pending.extend(records)  # under write_lock, as every change
                         if not merge and not neutral(self._onemap, records):
                             merge = True
             if merge and self._pending:
@@ -326,12 +343,14 @@ async def get_state(request: Request) -> AppState:
 
 
 async def get_write_state(request: Request) -> AppState:
-    """The app state for a write (a push, a filing): it reads :attr:`AppState.base_map`.
+    """The app state for a write (a push, a filing): it reads :meth:`AppState.write_map`.
 
-    Projects pushed since the last request are read (a few rows) but not merged: a burst of
-    writes would otherwise merge after every one of them in every worker, and nothing a write
-    reads depends on them (:func:`web.projects.neutral`; a row that would change the map is
-    merged at once). The next read merges them all at once.
+    Nothing is read from the store here, on the event loop: the write calls
+    :meth:`AppState.write_map` in its worker thread, which reads the projects pushed since the
+    last request (a few rows) but does not merge them: a burst of writes would otherwise merge
+    after every one of them in every worker, and nothing a write reads depends on them
+    (:func:`web.projects.neutral`; a row that would change the map is merged at once). The
+    next read merges them all at once.
 
     Parameters
     ----------
@@ -343,10 +362,7 @@ async def get_write_state(request: Request) -> AppState:
     AppState
         The app's state.
     """
-    state: AppState = request.app.state.onemap
-    if state.store_moved():  # a few new rows, read on the event loop (no merge)
-        state.sync_store(merge=False)
-    return state
+    return request.app.state.onemap
 
 
 State = Annotated[AppState, Depends(get_state)]

@@ -89,9 +89,16 @@ def geometry(value: Any, field: str, types: tuple[str, ...]) -> dict[str, Any]:
 
 def json_value(value: Any, field: str) -> Any:
     """``value`` if it is plain JSON (dicts, lists, text, numbers, bools, null)."""
+    return json.loads(json_text(value, field))
+
+
+def json_text(value: Any, field: str) -> str:
+    """``value`` as the JSON text the store keeps (dates as ISO text); what :func:`dumps` gives
+    for :func:`json_value` of it, in one pass (a proposal or a verdict is kilobytes, encoded
+    on every write)."""
     try:
-        return json.loads(json.dumps(value, ensure_ascii=False, allow_nan=False, default=_date))
-    except (TypeError, ValueError) as exc:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_date)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise OnemapInputError(f"not JSON-serialisable: {exc}", field=field) from None
 
 

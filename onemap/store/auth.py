@@ -81,6 +81,11 @@ class VerifiedCache:
         with self._lock:
             return self._seen.get(self._digest(token))
 
+    def drop(self, token: str) -> None:
+        """Forget a token (its user's stored hash is no longer the one it was verified with)."""
+        with self._lock:
+            self._seen.pop(self._digest(token), None)
+
     def put(self, token: str, stored: bytes) -> None:
         with self._lock:
             if len(self._seen) >= self._size:

@@ -9,6 +9,7 @@ unique and readable, and a failed submission allocates none that is ever seen.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from onemap.errors import OnemapInputError
@@ -116,7 +117,10 @@ class FilingDesk:
             raise OnemapInputError(
                 "expected a check-route verdict with 'eligible'", field="verdict"
             )
-        verdict = check.json_value(verdict, "verdict")
+        # Encoded once (kilobytes: segments with their geometry): the text stored, and the
+        # plain JSON the fingerprint and the returned record are made of.
+        verdict_text = check.json_text(verdict, "verdict")
+        verdict = json.loads(verdict_text)
         permits = verdict.get("permits") or []
         if not isinstance(permits, list) or not all(isinstance(p, str) for p in permits):
             raise OnemapInputError("expected a list of permit codes", field="verdict.permits")
@@ -161,10 +165,11 @@ class FilingDesk:
         b = self.backend
         at = _now()
         # The columns of _filing_select as RETURNING gives them (the submitter's id in place
-        # of their name, which is user.name).
+        # of their name, which is user.name; NULL for the verdict, which is verdict_text).
         returned = (
             _FILING_COLUMNS.format(route=b.geom_out("f.route"))
             .replace("u.name", "f.submitted_by")
+            .replace("f.verdict", "NULL")
             .replace("f.", "")
         )
         try:
@@ -188,7 +193,7 @@ class FilingDesk:
                     f" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {j}, ?) RETURNING {returned}",
                     (
                         number, submitted.year, int(seq), status, int(eligible),
-                        values["voltage_kv"], check.dumps(values["route"]), check.dumps(verdict),
+                        values["voltage_kv"], check.dumps(values["route"]), verdict_text,
                         check.dumps(applicant), applicant["name"], applicant["organisation"],
                         values["project_id"], values["note"], values["rules_id"],
                         values["rules_version"], values["map_hash"], values["map_built"],
@@ -204,8 +209,10 @@ class FilingDesk:
         except Replay:
             replayed = self._replayed("filings", key or "", fingerprint, user)  # type: ignore[attr-defined]
             return self._filing_where("f.id = ?", (replayed,)), False
-        # The row as stored, from RETURNING: what a read gives, without a second transaction.
-        return self._filing_record((*stored[:16], user.name, *stored[17:])), True
+        # The row as stored, from RETURNING: what a read gives, without a second transaction
+        # (the verdict is the text just stored, parsed: JSON columns keep it as written).
+        row = (*stored[:6], verdict, *stored[7:16], user.name, *stored[17:])
+        return self._filing_record(row), True
 
     def _event(
         self,

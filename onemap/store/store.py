@@ -160,6 +160,8 @@ class Store(FilingDesk):
         stored = bytes(stored)
         seen = self._verified.get(token)  # type: ignore[arg-type]
         if seen is None or not auth.hmac.compare_digest(seen, stored):
+            if seen is not None:  # the stored hash changed: forget it (no scrypt on the loop)
+                self._verified.drop(token)  # type: ignore[arg-type]
             if not auth.verify(parts[1], salt, stored, kdf):
                 return None
             self._verified.put(token, stored)  # type: ignore[arg-type]
@@ -265,7 +267,8 @@ class Store(FilingDesk):
         key = check.key(key)
         values = self._project_values(row)
         fingerprint = check.digest(values)
-        proposal = None if proposal is None else check.json_value(proposal, "proposal")
+        # Encoded once: the text stored is what the returned record parses (no round trip).
+        proposal_text = None if proposal is None else check.json_text(proposal, "proposal")
         b = self.backend
         try:
             with b.transaction() as conn:
@@ -281,7 +284,7 @@ class Store(FilingDesk):
                             *(values[f] for f in PROJECT_FIELDS),
                             check.dumps(values["geometry"]),
                             check.dumps(values["properties"]),
-                            None if proposal is None else check.dumps(proposal),
+                            proposal_text,
                             user.id if user else None,
                             now(),
                         ),
@@ -297,9 +300,11 @@ class Store(FilingDesk):
         except Replay:
             stored = self._replayed("projects", key or "", fingerprint, user)
             return self._project_where("p.id = ?", (stored,)), False
-        # The row as stored, from RETURNING: what a read gives, without a second transaction.
+        # The row as stored, from RETURNING: what a read gives, without a second transaction
+        # (the proposal is the text just stored: JSON columns keep it exactly as written).
         pusher = user.name if user else None
-        return self._project_record((*stored_row[:-2], pusher, stored_row[-1])), True
+        returned = (*stored_row[:9], proposal_text, pusher, stored_row[-1])
+        return self._project_record(returned), True
 
     @staticmethod
     def _project_values(row: dict[str, Any]) -> dict[str, Any]:
@@ -338,12 +343,11 @@ class Store(FilingDesk):
         return f"SELECT {cols} FROM projects p LEFT JOIN users u ON u.id = p.pushed_by"
 
     def _returned_project(self) -> str:
-        """The columns of :meth:`_project_select` as an INSERT's RETURNING gives them (the
-        pusher's id in place of their name, which the caller knows)."""
+        """The columns of :meth:`_project_select` as an INSERT's RETURNING gives them: the
+        pusher's id in place of their name and NULL for the proposal, both of which the caller
+        has already (the proposal text it stored)."""
         return (
-            self._PROJECT_COLUMNS.format(
-                geom=self.backend.geom_out("p.geometry"), proposal="p.proposal"
-            )
+            self._PROJECT_COLUMNS.format(geom=self.backend.geom_out("p.geometry"), proposal="NULL")
             .replace("u.name", "p.pushed_by")
             .replace("p.", "")
         )

@@ -63,3 +63,23 @@ def test_users(store):
         store.add_user("  ", "admin")
     assert [u.name for u in store.users()] == ["ann"]
     assert store.user("ann").role == "applicant"
+
+
+def test_a_remembered_token_is_checked_against_the_stored_hash(store):
+    # The process remembers tokens it verified (scrypt once per token), but every call reads
+    # the user's row again: a token whose stored hash changed (re-issued) or whose user was
+    # deactivated is refused at once, however recently it was verified.
+    user, token = store.add_user("rex", "reviewer")
+    assert store.authenticate(token) == user and store.verified_before(token)
+    _, salt, digest = auth.new_credentials(auth.KDF)[1:]
+    with store.backend.transaction() as conn:
+        store.backend.execute(
+            conn, "UPDATE users SET token_salt = ?, token_hash = ?", (salt, digest)
+        )
+    assert store.authenticate(token) is None
+    # Forgotten: a server sends it through a worker thread again (scrypt), not its event loop.
+    assert not store.verified_before(token)
+    assert store.authenticate(token) is None
+    # A wrong secret under the same token id is never taken for the remembered one.
+    token_id = token.split("_")[1]
+    assert not store.verified_before(f"om_{token_id}_{'x' * 43}")
