@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from onemap.lang import DEFAULT_LANG, pick
 
-__all__ = ["Candidate", "Why", "why_connected", "why_gap"]
+__all__ = ["Candidate", "Why", "decisive", "why_connected", "why_gap"]
 
 KIND_ZH = {
     "transformer": "配变",
@@ -352,6 +352,28 @@ def why_gap(
     return out
 
 
+def decisive(headroom_kw, kw: float):
+    """Positions (ascending) of the candidates :func:`why_gap` can pick from a list in distance
+    order with these headrooms: the nearest, the nearest with ``kw`` of headroom, the nearest
+    known, the first unknown and the first with the most headroom. Each pick is the first of
+    its kind, so why_gap of the picked sublist is why_gap of the whole list.
+
+    >>> decisive([5.0, float("nan"), 50.0, 80.0, 80.0, 10.0], 40.0).tolist()
+    [0, 1, 2, 3]
+    """
+    import numpy as np
+
+    room = np.asarray(headroom_kw, dtype=float)
+    known = np.isfinite(room)
+    picks = [np.arange(min(1, len(room)))]
+    for mask in (known & (room >= kw), known, ~known):
+        picks.append(np.flatnonzero(mask)[:1])
+    spare = np.flatnonzero(known & (room > 0))
+    if len(spare):
+        picks.append(spare[[int(np.argmax(room[spare]))]])
+    return np.unique(np.concatenate(picks)).astype(np.int64)
+
+
 def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
     """The reasons of a computed preview ``p`` (gathers the candidates of :func:`why_gap` from
     the connection points ``pts`` around ``site``, a metric geometry)."""
@@ -411,13 +433,19 @@ def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
         ]
         return head
 
-    def within(frame, radius):
+    def within(frame, radius, kw=p.requested_kw, exclude=()):
+        """The candidates within ``radius`` that :func:`why_gap` can pick (the nearest, the
+        nearest feasible, the nearest known, the first unknown, the first with the most
+        headroom), in distance order: a city's HV radius holds thousands of points, and
+        every pick is the first of its kind in that order, so the rest change nothing."""
         if not len(frame):
             return []
         x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
         c = site.centroid
         reach = radius + math.sqrt(max(site.area, 0.0)) * 1.5 + 1.0
         cand = np.flatnonzero(np.hypot(x - c.x, y - c.y) <= reach)
+        if len(exclude) and len(cand):
+            cand = cand[~np.isin(frame["asset_id"].to_numpy()[cand], list(exclude))]
         if not len(cand):
             return []
         d = shapely.distance(shapely.points(x[cand], y[cand]), site)
@@ -425,13 +453,14 @@ def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
         dist = d[d <= radius]
         order = np.argsort(dist, kind="stable")
         keep, dist = keep[order], dist[order]
-        # columns taken once as arrays: one .iloc per candidate was most of a preview's time
-        ids = frame["asset_id"].to_numpy()[keep]
-        kinds = frame["kind"].to_numpy()[keep]
         room = frame["headroom_kw"].to_numpy(dtype=float)[keep]
+        sel = decisive(room, kw)
+        # columns taken once as arrays: one .iloc per candidate was most of a preview's time
+        ids = frame["asset_id"].to_numpy()[keep[sel]]
+        kinds = frame["kind"].to_numpy()[keep[sel]]
         return [
             Candidate(str(i), str(k), float(h), float(dd))
-            for i, k, h, dd in zip(ids, kinds, room, dist.tolist(), strict=True)
+            for i, k, h, dd in zip(ids, kinds, room[sel], dist[sel].tolist(), strict=True)
         ]
 
     radius = p.supply_radius_m
@@ -449,7 +478,7 @@ def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
         )
     every = connection_points(onemap, p.category, rules, include_planned=True)
     known = set(pts["asset_id"].tolist())
-    planned = [c for c in within(every, radius) if c.asset_id not in known]
+    planned = within(every, radius, exclude=known)
     subs = onemap["substations"]
     planned_subs: list[Candidate] = []
     if len(subs) and "status" in subs.columns:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connection.maps import feeder, make_map, parcel, road, substation, transformer
 from connection.test_classes import CAT, P, _lonlat, class_map
 from onemap.connection.site_preview import preview
-from onemap.connection.why import Candidate, why_gap
+from onemap.connection.why import Candidate, decisive, why_gap
 
 
 def _codes(d):
@@ -135,3 +137,29 @@ def test_every_demo_preview_says_why(demo_map, lang):
                     for ch in w["message"].split(":")[0]
                 )
     assert {"A", "D"} <= seen
+
+
+# --- decisive: the candidates a class-D reason can name ---------------------------------------
+
+_room = st.one_of(
+    st.floats(min_value=-50, max_value=500, allow_nan=False),
+    st.just(float("nan")),
+    st.just(float("inf")),
+    st.sampled_from([0.0, 40.0, 80.0]),  # ties
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0, 900, allow_nan=False), _room), max_size=30), st.floats(1, 400)
+)
+def test_why_gap_of_the_decisive_candidates_is_why_gap_of_all(rows, kw):
+    rows = sorted(rows, key=lambda r: r[0])  # within() hands them over in distance order
+    full = [Candidate(f"T{i}", "transformer", h, d) for i, (d, h) in enumerate(rows)]
+    picked = [full[i] for i in decisive([c.headroom_kw for c in full], kw)]
+    assert len(picked) <= 5
+    common = dict(kw=kw, category="lv_non_residential", voltage_kv=0.4, radius_m=150.0)
+    common.update(supply_class="B")
+    want = why_gap(near=full, planned=full, **common)
+    got = why_gap(near=picked, planned=picked, **common)
+    assert [(w.code, w.zh, w.en) for w in got] == [(w.code, w.zh, w.en) for w in want]
