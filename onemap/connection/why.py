@@ -445,7 +445,8 @@ def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
         reach = radius + math.sqrt(max(site.area, 0.0)) * 1.5 + 1.0
         cand = np.flatnonzero(np.hypot(x - c.x, y - c.y) <= reach)
         if len(exclude) and len(cand):
-            cand = cand[~np.isin(frame["asset_id"].to_numpy()[cand], list(exclude))]
+            ids = frame["asset_id"].to_numpy()[cand].tolist()  # a set look-up each, not isin
+            cand = cand[np.fromiter((i not in exclude for i in ids), bool, len(ids))]
         if not len(cand):
             return []
         d = shapely.distance(shapely.points(x[cand], y[cand]), site)
