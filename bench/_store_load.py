@@ -6,7 +6,6 @@ as a subprocess with its worker processes."""
 from __future__ import annotations
 
 import hashlib
-import http.client
 import itertools
 import json
 import os
@@ -16,13 +15,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from bench._http import LeanClient
 
 CATEGORY_KW = {
     "lv_residential": (5.0, 12.0),
@@ -128,88 +127,6 @@ class Payloads:
             "note": "bench_store",
         }
         return body, f"f-{self.run_id}-{i}-{uuid.uuid4().hex[:8]}"
-
-
-# ---------------------------------------------------------------------------------------------
-# the client
-
-
-class LeanResponse:
-    """What :class:`bench.bench_store.Writes` reads of an answer (as httpx names it)."""
-
-    def __init__(self, status_code: int, content: bytes) -> None:
-        self.status_code = status_code
-        self.content = content
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.content)
-
-
-class LeanClient:
-    """HTTP/1.1 POSTs over :mod:`http.client`, one kept-alive connection per thread.
-
-    The load generator shares the machine's two cores with the server: httpx spends about a
-    millisecond of CPU per request (its pool, its header and body models), which the server's
-    workers then lack. This client spends a fraction of that, on the same real round trips
-    (a TCP connection to the served port, request line, headers, body, the whole answer read).
-    A connection the server closes (``Connection: close``) is reopened for the next request;
-    a failed request is never retried here (the caller counts it and retries with its key).
-    """
-
-    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
-        url = urllib.parse.urlsplit(base_url)
-        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
-        self.timeout = timeout
-        self._local = threading.local()
-        self._open: list[http.client.HTTPConnection] = []
-        self._lock = threading.Lock()
-
-    def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            self._local.conn = conn
-            with self._lock:
-                self._open.append(conn)
-        return conn
-
-    def _drop(self, conn: http.client.HTTPConnection) -> None:
-        conn.close()
-        self._local.conn = None
-
-    def post(
-        self, url: str, *, content: bytes, headers: dict[str, str] | None = None
-    ) -> LeanResponse:
-        """POST ``content`` (JSON bytes, encoded beforehand) to ``url``; the whole answer."""
-        conn = self._connection()
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        try:
-            # bytes go out with the headers in one send (no Nagle / delayed-ACK stall)
-            conn.request("POST", url, body=content, headers=sent)
-            answer = conn.getresponse()
-            data = answer.read()
-        except Exception:
-            self._drop(conn)
-            raise
-        if answer.will_close:
-            self._drop(conn)
-        return LeanResponse(answer.status, data)
-
-    def close(self) -> None:
-        with self._lock:
-            conns, self._open = self._open, []
-        for conn in conns:
-            conn.close()
-
-    def __enter__(self) -> LeanClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ Every figure is printed next to a baseline measured in the same run and their ra
 * **best_route** p50/p95 over random parcel→asset pairs against networkx ``shortest_path`` on the
   full and the filing graph; **check_route** p50/p95 on 1 km routes against an unindexed overlay;
 * **HTTP** ``GET /api/v1/preview`` on the city under concurrency 16 on loopback (``onemap serve``
-  in a subprocess, httpx AsyncClient), p50/p95/p99 and errors, against ``GET /api/v1/health``
-  under the same load (the framework's floor);
+  in a subprocess; the load generator is threads of a lean ``http.client``, ``bench._http``),
+  p50/p95/p99 and errors, against ``GET /api/v1/health`` under the same load (the framework's
+  floor);
 * **pandana** ``nearest_pois`` on the same graph as an outside reference (skipped when pandana is
   not installed).
 
@@ -26,7 +27,6 @@ Rows are reported with :func:`bench._harness.emit`; ``python -m bench`` collects
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -361,28 +362,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _load(client, urls: list[str], concurrency: int) -> tuple[list[float], int, list[str]]:
-    """Send every URL with ``concurrency`` requests in flight; latencies, errors, examples."""
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for url in urls:
-        queue.put_nowait(url)
+def _load(base_url: str, urls: list[str], concurrency: int):
+    """Send every URL with ``concurrency`` requests in flight (threads, each with its own
+    kept-alive connection of :class:`bench._http.LeanClient`: a fraction of httpx's CPU, which
+    the server's workers on the same two cores would lack); latencies, errors, examples and
+    the wall time."""
+    from bench._http import LeanClient
+
     latencies: list[float] = []
     errors: list[str] = []
 
-    async def worker() -> None:
-        while not queue.empty():
-            url = queue.get_nowait()
-            t0 = time.perf_counter()
-            try:
-                r = await client.get(url)
-                if r.status_code != 200:
-                    errors.append(f"{r.status_code} {url} {r.text[:200]}")
-            except Exception as exc:  # a failed request is an error, counted
-                errors.append(f"{type(exc).__name__} {url}")
-            latencies.append(time.perf_counter() - t0)
+    def one(url: str) -> None:
+        t0 = time.perf_counter()
+        try:
+            r = client.get(url)
+            if r.status_code != 200:
+                errors.append(f"{r.status_code} {url} {r.text[:200]}")
+        except Exception as exc:  # a failed request is an error, counted
+            errors.append(f"{type(exc).__name__} {url}")
+        latencies.append(time.perf_counter() - t0)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, len(errors), errors[:3]
+    with LeanClient(base_url, timeout=60) as client:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(one, urls))
+        wall = time.perf_counter() - t0
+    return latencies, len(errors), errors[:3], wall
 
 
 def bench_http(
@@ -437,17 +442,8 @@ def bench_http(
             flush=True,
         )
 
-        async def run(target_urls):
-            limits = httpx.Limits(
-                max_connections=concurrency, max_keepalive_connections=concurrency
-            )
-            async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
-                t0 = time.perf_counter()
-                out = await _load(client, target_urls, concurrency)
-                return (*out, time.perf_counter() - t0)
-
-        lat_h, err_h, _, wall_h = asyncio.run(run(["/api/v1/health"] * requests))
-        lat_p, err_p, examples, wall_p = asyncio.run(run(urls))
+        lat_h, err_h, _, wall_h = _load(base_url, ["/api/v1/health"] * requests, concurrency)
+        lat_p, err_p, examples, wall_p = _load(base_url, urls, concurrency)
     finally:
         server.terminate()
         try:

@@ -8,7 +8,7 @@ Figures (each printed with the same-run baseline of today's rewrite-per-push, th
   with unique project ids and ``Idempotency-Key`` headers, and the errors counted; the CPU time
   both workers spend per write (what the latencies rest on, however busy the machine is
   otherwise). The load generator runs on the same two cores as the server, so it is kept lean:
-  8 threads, each with its own kept-alive connection of :class:`bench._store_load.LeanClient`
+  8 threads, each with its own kept-alive connection of :class:`bench._http.LeanClient`
   (``http.client``), and bodies encoded before the clock starts. Every timed request is still a
   real HTTP round trip to the real server (request sent, whole answer read); httpx, which
   spends about 1 ms of CPU per request, drives only the untimed parts (kill rounds, read-back).

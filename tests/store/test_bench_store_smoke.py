@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bench._store_load import LeanClient, Server
+from bench._http import LeanClient
+from bench._store_load import Server
 from bench.bench_store import Payloads, Writes, send, sha256, stored_check
 from onemap.geo.mapfile import read_map
 from web.app import create_app
