@@ -32,14 +32,21 @@ import shapely
 from shapely import STRtree
 
 from onemap.parallel import chunked, map_chunks
-from onemap.routing.sections import BANDS, EPS, QUAD_SEGS, _bands, _side_widths, provenance
+from onemap.routing.sections import (
+    _BAND_COLUMN,
+    BANDS,
+    EPS,
+    QUAD_SEGS,
+    _bands,
+    _side_widths,
+    provenance,
+)
 
 __all__ = ["trim_overlaps"]
 
 SAMPLE_M = 20.0  # spacing of the sample points along a band (speed/precision only)
 MIN_SAMPLES = 3  # sample points per band at least (interior points: ends sit in junctions)
 _CHUNK = 65_536  # points per containment query (bounds memory; speed only)
-_COLUMN = {"bike_lane": "bike", "sidewalk": "sidewalk", "green_belt": "green"}
 
 
 def trim_overlaps(pieces: gpd.GeoDataFrame, *, share: float) -> tuple[gpd.GeoDataFrame, int]:
@@ -70,7 +77,7 @@ def trim_overlaps(pieces: gpd.GeoDataFrame, *, share: float) -> tuple[gpd.GeoDat
     guessed = {
         column: (provenance(pieces, column[:-2]) == "default")
         & (pieces[column].to_numpy(dtype=float) > EPS)
-        for column in (f"{_COLUMN[b]}_{side}_m" for b in BANDS for side in ("left", "right"))
+        for column in (f"{_BAND_COLUMN[b]}_{side}_m" for b in BANDS for side in ("left", "right"))
     }
     sampled = np.flatnonzero(np.logical_or.reduce(list(guessed.values())))
     if not len(sampled):  # every strip surveyed or tagged: nothing is a guess to trim
@@ -89,7 +96,7 @@ def trim_overlaps(pieces: gpd.GeoDataFrame, *, share: float) -> tuple[gpd.GeoDat
         outer_dropped = np.ones(len(pieces), dtype=bool)
         for band in reversed(BANDS):  # outside in
             inner, outer = bands[band]
-            column = f"{_COLUMN[band]}_{side}_m"
+            column = f"{_BAND_COLUMN[band]}_{side}_m"
             width = outer - inner
             cand = outer_dropped & guessed[column]
             if not cand.any():
