@@ -20,7 +20,7 @@ from shapely import STRtree
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
-from onemap.parallel import chunked, map_chunks, query_nearest
+from onemap.parallel import chunked, map_chunks, query_nearest, release_memory
 from onemap.routing import store
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
 from onemap.routing.graph import MERGE_M, CorridorGraph, _project, attach_passes
@@ -57,6 +57,7 @@ def corridor_model(onemap, rules: Rules | str | None = None) -> tuple[CorridorMo
             ducts_unoccupied=rules.filing.ducts_unoccupied,
             tolerance_m=rules.filing.corridor_tolerance_m,
         )
+        release_memory()  # the strips' temporary buffers and unions (see release_memory)
         return model, overlay
 
     return onemap.cached("corridor_model", build, layers=GRAPH_LAYERS, rules=rules)
@@ -353,6 +354,7 @@ def build_corridor_graph(onemap, rules: Rules) -> CorridorGraph:
     """Build the corridor graph of a map (use :func:`corridor_graph` for the cached one)."""
     model, overlay = corridor_model(onemap, rules)
     builder = _base_edges(_with_door_crossings(onemap, model, rules), overlay)
+    release_memory()  # the cut and classification chunks: the attach phase starts lean
     limit = rules.filing.attach_max_m
     unattached: dict[str, list[str]] = {}
 
@@ -382,6 +384,7 @@ def build_corridor_graph(onemap, rules: Rules) -> CorridorGraph:
         unattached["assets"] = ids[nodes < 0].tolist()
 
     keep = builder.u != builder.v
+    release_memory()
     return CorridorGraph(
         xy=builder.xy,
         u=builder.u[keep],

@@ -20,7 +20,8 @@ made from them on demand and cached. Node ids are CSR rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,7 @@ from onemap.routing.overlay import (
 )
 from onemap.rules import Rules
 
+_LOCKS_GUARD = threading.Lock()  # guards the creation of a graph's per-key build locks
 MERGE_M = 1e-3  # points closer than this are one node (numerical, not a rule number)
 SUITABLE = (CODE["sidewalk"], CODE["bike_lane"], CODE["duct"])
 COST_KEY = ("cost", 0.0)  # cache key of the route-cost matrix (the same at every voltage)
@@ -108,6 +110,23 @@ class CorridorGraph:
     _trees: dict[str, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
     _pair_index: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _length: np.ndarray | None = field(default=None, repr=False)
+    _locks: dict[tuple, threading.Lock] = field(default_factory=dict, repr=False)
+
+    def _once(self, cache: dict, key: Any, build: Callable[[], Any]) -> Any:
+        """``cache[key]``, built by ``build()`` on first use — once, whichever thread asks
+        first: the cache writer prepares the matrices behind the first answers (see
+        :func:`onemap.routing.store.load_or_build`), and a route or bulk pass that needs one
+        of them meanwhile waits for it instead of building it a second time. One lock a key,
+        taken in the order contracted → matrix → pair index, so two threads never wait on
+        each other in a cycle."""
+        if key in cache:
+            return cache[key]
+        with _LOCKS_GUARD:
+            lock = self._locks.setdefault((id(cache), key), threading.Lock())
+        with lock:
+            if key not in cache:
+                cache[key] = build()
+        return cache[key]
 
     # -- edge attributes --------------------------------------------------------------------
 
@@ -159,9 +178,7 @@ class CorridorGraph:
     def eligible(self, voltage_kv: float) -> np.ndarray:
         """Mask of edges a filing-eligible route may use at this voltage (cached)."""
         key = float(voltage_kv)
-        if key not in self._masks:
-            self._masks[key] = self._eligible(key)
-        return self._masks[key]
+        return self._once(self._masks, key, lambda: self._eligible(key))
 
     def _eligible(self, voltage_kv: float) -> np.ndarray:
         ov = self.overlay
@@ -221,31 +238,41 @@ class CorridorGraph:
         return self._matrix(COST_KEY, cost)[0]
 
     def _matrix(self, key: tuple, weights: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
-        if key not in self._csr:
-            filing_only = key[0] != "cost" and key[1]
-            voltage_kv = key[0] if key[0] != "cost" else key[1]
-            mask = self.eligible(voltage_kv) if filing_only else np.ones(self.n_edges, bool)
-            n = self.n_nodes
-            if key[0] == "cost":
-                lo = np.minimum(self.u, self.v)[mask]
-                hi = np.maximum(self.u, self.v)[mask]
-                pair = lo.astype(np.int64) * n + hi
-                order = np.lexsort((weights[mask], pair))
-                pair, w = pair[order], weights[mask][order]
-            else:
-                # Lengths: the edges sorted by node pair, then length, once for every matrix
-                # (the pair index); a mask keeps that order.
-                pairs, order = self._pairs()
-                keep = mask[order]
-                pair, w = pairs[keep], weights[order[keep]]
-            first = np.r_[True, pair[1:] != pair[:-1]]
-            pair, w = pair[first], w[first]
-            lo, hi = pair // n, pair % n
-            matrix = sp.csr_matrix(
-                (np.r_[w, w], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n, n), dtype=float
-            )
-            self._csr[key] = (matrix, np.arange(n))
-        return self._csr[key]
+        return self._once(self._csr, key, lambda: self._build_matrix(key, weights))
+
+    def _build_matrix(self, key: tuple, weights: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+        filing_only = key[0] != "cost" and key[1]
+        voltage_kv = key[0] if key[0] != "cost" else key[1]
+        mask = self.eligible(voltage_kv) if filing_only else np.ones(self.n_edges, bool)
+        if filing_only:
+            # voltages of one trench width share their edges: one matrix for all of them
+            # (Xinwu's 10 and 20 kV matrices were two copies of 15 MiB)
+            for other, built in list(self._csr.items()):
+                filing = other[0] != "cost" and other[1] and other != key
+                if filing and np.array_equal(self._masks.get(other[0]), mask):
+                    return built
+        n = self.n_nodes
+        if key[0] == "cost":
+            lo = np.minimum(self.u, self.v)[mask]
+            hi = np.maximum(self.u, self.v)[mask]
+            pair = lo.astype(np.int64) * n + hi
+            order = np.lexsort((weights[mask], pair))
+            pair, w = pair[order], weights[mask][order]
+        else:
+            # Lengths: the edges sorted by node pair, then length, once for every matrix
+            # (the pair index); a mask keeps that order.
+            pairs, order = self._pairs()
+            keep = mask[order]
+            pair, w = pairs[keep], weights[order[keep]]
+        first = np.r_[True, pair[1:] != pair[:-1]]
+        pair, w = pair[first], w[first]
+        lo, hi = pair // n, pair % n
+        matrix = sp.csr_matrix(
+            (np.r_[w, w], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n, n), dtype=float
+        )
+        # every matrix's rows are the node ids: one array for all of them
+        rows = next((r for _, r in list(self._csr.values()) if len(r) == n), None)
+        return matrix, np.arange(n) if rows is None else rows
 
     def contracted(self, voltage_kv: float, filing_only: bool) -> Contraction:
         """:meth:`csr` with dead ends trimmed and degree-2 chains contracted (cached; see
@@ -253,13 +280,14 @@ class CorridorGraph:
         door attached, so bulk passes from assets to doors read exact distances from about a
         quarter of the rows."""
         key = _key(voltage_kv, filing_only)
-        if key not in self._contracted:
-            self._contracted[key] = contract(
-                self.csr(voltage_kv, filing_only)[0],
-                keep=self.asset_node.to_numpy(),
-                attach=self.parcel_node.to_numpy(),
-            )
-        return self._contracted[key]
+        return self._once(self._contracted, key, lambda: self._contract(key))
+
+    def _contract(self, key: tuple) -> Contraction:
+        matrix = self.csr(*key)[0]
+        for other, done in list(self._contracted.items()):
+            if self.csr(*other)[0] is matrix:  # voltages sharing one matrix share its contraction
+                return done
+        return contract(matrix, keep=self.asset_node.to_numpy(), attach=self.parcel_node.to_numpy())
 
     def nodes_within(self, centre: np.ndarray, radius: float) -> np.ndarray:
         """Sorted ids of the nodes within ``radius`` metres of ``centre`` (KD-tree, cached)."""
@@ -281,10 +309,15 @@ class CorridorGraph:
         """Every edge's node-pair key (lo·n + hi), sorted by key then length, and the edge
         order that sorts them (built once; the CSR matrices and edge look-ups share it)."""
         if self._pair_index is None:
-            n = self.n_nodes
-            key = np.minimum(self.u, self.v).astype(np.int64) * n + np.maximum(self.u, self.v)
-            order = np.lexsort((self.length, key))
-            self._pair_index = (key[order], order)
+            with _LOCKS_GUARD:
+                lock = self._locks.setdefault(("pairs",), threading.Lock())
+            with lock:
+                if self._pair_index is None:
+                    n = self.n_nodes
+                    lo = np.minimum(self.u, self.v).astype(np.int64)
+                    key = lo * n + np.maximum(self.u, self.v)
+                    order = np.lexsort((self.length, key))
+                    self._pair_index = (key[order], order)
         return self._pair_index
 
     def _edge_lookup(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -35,9 +35,11 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,7 +51,7 @@ import scipy.sparse as sp
 import shapely
 from shapely import STRtree
 
-from onemap.parallel import map_chunks
+from onemap.parallel import release_memory
 
 FORMAT = 1
 SUFFIX = ".onemap-cache"
@@ -74,8 +76,9 @@ _CODE = (
 )
 # Private per-object caches of the graph that are rebuilt on demand rather than stored (the
 # pair index is stored: the CSRs and every route's edge look-up read it, and it is a sort).
-_TRANSIENT = ("_nx", "_trees", "_length")
+_TRANSIENT = ("_nx", "_trees", "_length", "_locks")
 _MANIFEST = "manifest.json"
+_log = logging.getLogger(__name__)
 _DEDUP_BYTES = 1 << 20
 _SAFE_MODULES = "onemap."
 
@@ -175,20 +178,73 @@ def save_graph(onemap: Any, rules: Any, layers: tuple[str, ...], graph: Any) -> 
     except (OSError, Uncacheable):
         # Caching is an optimisation: a read-only directory or an odd value only costs speed.
         return None
+    finally:
+        release_memory()  # the encoder's WKB and byte copies
     _prune(target.parent, keep=target.name)
     onemap.cached("stored_graph", dict, layers=layers, rules=rules)[target.name] = graph
     return target
 
 
 def load_or_build(
-    onemap: Any, rules: Any, layers: tuple[str, ...], build: Callable[[Any, Any], Any]
+    onemap: Any,
+    rules: Any,
+    layers: tuple[str, ...],
+    build: Callable[[Any, Any], Any],
+    *,
+    behind: bool = True,
 ) -> Any:
-    """The cached graph if there is one, else ``build(onemap, rules)`` saved to the cache."""
+    """The cached graph if there is one, else ``build(onemap, rules)``, saved to the cache.
+
+    Parameters
+    ----------
+    onemap, rules, layers
+        The map, its rule table and the layers the graph is built from (the cache key).
+    build
+        ``build(onemap, rules)`` makes the graph on a miss.
+    behind
+        Save in a background thread (the default): the graph is returned as soon as it is
+        built, and the matrices and the file follow while the first answers are computed —
+        a cold start's first route waited two seconds for a file only the next start reads
+        (issue 18). A route or bulk pass that needs a matrix the writer is building waits
+        for it rather than building it twice (``CorridorGraph._once``). The thread is not a
+        daemon: a one-shot command exits once the file is written. :func:`flush` waits for
+        it. False: save before returning.
+
+    Returns
+    -------
+    CorridorGraph
+        The graph (from the cache or just built).
+    """
     graph = load_graph(onemap, rules, layers)
     if graph is None:
         graph = build(onemap, rules)
-        save_graph(onemap, rules, layers, graph)
+        if behind and cache_path(onemap, rules, layers) is not None:
+            _write_behind(onemap, rules, layers, graph)
+        else:
+            save_graph(onemap, rules, layers, graph)
     return graph
+
+
+_WRITERS: list[threading.Thread] = []
+
+
+def _write_behind(onemap: Any, rules: Any, layers: tuple[str, ...], graph: Any) -> None:
+    def run() -> None:
+        try:
+            save_graph(onemap, rules, layers, graph)
+        except Exception:  # caching is an optimisation: never an error for the user
+            _log.warning("the corridor graph was not cached", exc_info=True)
+
+    writer = threading.Thread(target=run, name="onemap-graph-cache", daemon=False)
+    _WRITERS[:] = [w for w in _WRITERS if w.is_alive()] + [writer]
+    writer.start()
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait for the graphs being saved in the background; whether all are on disk now."""
+    for writer in list(_WRITERS):
+        writer.join(timeout)
+    return not any(w.is_alive() for w in _WRITERS)
 
 
 def load_model(onemap: Any, rules: Any, layers: tuple[str, ...]) -> tuple[Any, Any] | None:
@@ -201,13 +257,14 @@ def _prepare(graph: Any, rules: Any) -> None:
     voltages = {rules.connection.lv_voltage_kv, rules.connection.hv_voltage_kv}
     voltages.update(float(v) for v in rules.filing.voltages_kv)
     voltages = sorted(voltages)
+    graph.csr_cost(voltages[0])  # what a single route searches first (one for every voltage)
+    for v in voltages:  # filing-only routes; voltages of one trench width share a matrix
+        graph.csr(v, True)
     graph.contracted(voltages[0], False)  # the whole graph: one matrix for every voltage
-    graph.csr_cost(voltages[0])  # what a single route searches (one for every voltage too)
-    # The filing-only matrix of each voltage is its own: built side by side on every core
-    # (each thread fills its own cache keys; the shared inputs exist by now).
-    map_chunks(
-        lambda lo, hi: [graph.contracted(v, True) for v in voltages[lo:hi]], len(voltages), 1
-    )
+    # One after another: in the cache writer they run beside the first answers, and the
+    # voltages that share a matrix share its contraction (built once).
+    for v in voltages:
+        graph.contracted(v, True)
 
 
 def _prune(directory: Path, keep: str) -> None:
@@ -318,7 +375,9 @@ class _Encoder:
             }
             return {"t": "dc", "cls": f"{cls.__module__}:{cls.__qualname__}", "fields": fields}
         if isinstance(obj, dict):
-            items = [[self.encode(k), self.encode(v)] for k, v in obj.items()]
+            # a snapshot: the graph's caches may gain a matrix meanwhile (a route on the
+            # main thread while this encodes in the cache writer)
+            items = [[self.encode(k), self.encode(v)] for k, v in list(obj.items())]
             return {"t": "dict", "items": items}
         if isinstance(obj, list | tuple):
             return {"t": type(obj).__name__, "items": [self.encode(v) for v in obj]}

@@ -98,6 +98,7 @@ def test_changing_one_road_width_invalidates_the_cache(built, map_path, tmp_path
     assert store.cache_key(reread, rules, GRAPH_LAYERS) != entry.name
     assert store.load_graph(reread, rules, GRAPH_LAYERS) is None
     rebuilt = store.load_or_build(reread, rules, GRAPH_LAYERS, build_corridor_graph)
+    assert store.flush(timeout=120)  # the entry is written behind the returned graph
     assert store.cache_path(reread, rules, GRAPH_LAYERS).is_dir()
     # The new entry holds the edited graph, which differs from the original.
     again = store.load_or_build(read_map(edited_path), rules, GRAPH_LAYERS, _no_build)
@@ -128,9 +129,67 @@ def test_damaged_or_foreign_entries_are_ignored(built, map_path, tmp_path):
     damaged = read_map(copy)
     assert store.load_graph(damaged, rules, GRAPH_LAYERS) is None
     rebuilt = store.load_or_build(damaged, rules, GRAPH_LAYERS, build_corridor_graph)
+    assert store.flush(timeout=120)
     assert (
         store.load_or_build(read_map(copy), rules, GRAPH_LAYERS, _no_build).n_edges
         == rebuilt.n_edges
+    )
+
+
+def test_the_entry_is_written_behind_the_first_answers(built, map_path, tmp_path):
+    """A cold start returns the graph before its entry is on disk; a route asked meanwhile
+    gets the answer of the graph as saved, and the entry, once flushed, reads back whole."""
+    _, rules, graph, _ = built
+    copy = tmp_path / "behind.gpkg"
+    copy.write_bytes(map_path.read_bytes())
+    m = read_map(copy)
+    fresh = store.load_or_build(m, rules, GRAPH_LAYERS, build_corridor_graph)
+    # while the writer prepares the matrices and encodes: the main thread's own questions
+    cost = fresh.csr_cost(0.4)
+    filing = fresh.contracted(0.4, True)
+    assert store.flush(timeout=120)
+    assert fresh.csr_cost(0.4) is cost and fresh.contracted(0.4, True) is filing  # built once
+    assert (cost != graph.csr_cost(0.4)).nnz == 0
+    loaded = store.load_or_build(read_map(copy), rules, GRAPH_LAYERS, _no_build)
+    assert set(loaded._csr) == set(graph._csr)
+    assert np.array_equal(loaded.u, graph.u) and np.array_equal(loaded.v, graph.v)
+
+
+def test_a_matrix_asked_by_two_threads_is_built_once(built):
+    """``CorridorGraph._once``: the second thread waits for the first one's build."""
+    import threading
+    import time
+
+    _, _, graph, _ = built
+    calls = []
+
+    def slow():
+        calls.append(threading.current_thread().name)
+        time.sleep(0.2)
+        return object()
+
+    cache: dict = {}
+    got = []
+    workers = [
+        threading.Thread(target=lambda: got.append(graph._once(cache, "k", slow))) for _ in range(3)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(calls) == 1 and len(got) == 3 and all(g is got[0] for g in got)
+
+
+def test_voltages_of_one_trench_width_share_a_matrix(built):
+    _, _, graph, _ = built
+    masks = {v: graph.eligible(v) for v in (0.4, 10.0, 20.0)}
+    for a in masks:
+        for b in masks:
+            same = np.array_equal(masks[a], masks[b])
+            assert (graph.csr(a, True)[0] is graph.csr(b, True)[0]) == same
+            assert (graph.contracted(a, True) is graph.contracted(b, True)) == same
+    assert any(np.array_equal(masks[a], masks[b]) for a in masks for b in masks if a != b), (
+        "the rule table's voltages all differ in trench width: nothing shared to test"
     )
 
 
