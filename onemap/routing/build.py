@@ -20,7 +20,7 @@ from shapely import STRtree
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
-from onemap.parallel import chunked, map_chunks, query_nearest, release_memory
+from onemap.parallel import chunked, query_nearest, release_memory
 from onemap.routing import store
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
 from onemap.routing.graph import MERGE_M, CorridorGraph, _project, attach_passes
@@ -228,34 +228,32 @@ def _base_edges(model: CorridorModel, overlay: Overlay) -> _Builder:
     # nowhere but where the data joins them (a shared end point merges into one node).
     coords, idx = shapely.get_coordinates(lines, return_index=True)
     same = (idx[1:] == idx[:-1]) & np.any(coords[1:] != coords[:-1], axis=1)
-    seg_a, seg_b, seg_level = [], [], []
+    # which lines were drawn as carriageway crossings (relabelled after classification)
+    drawn = np.zeros(len(ok), bool)
+    drawn[len(model.lines) : len(model.lines) + len(model.crossings)] = True
+    drawn = drawn[ok]
+    seg_a, seg_b, seg_level, seg_line = [], [], [], []
     for lv in np.unique(levels):
         on = same & (levels[idx[:-1]] == lv)
-        pa, pb, _ = node_segments(coords[:-1][on], coords[1:][on], idx[:-1][on])
+        pa, pb, line = node_segments(coords[:-1][on], coords[1:][on], idx[:-1][on])
         seg_a.append(pa)
         seg_b.append(pb)
         seg_level.append(np.full(len(pa), lv, np.int64))
+        seg_line.append(line)
     a, b = np.concatenate(seg_a), np.concatenate(seg_b)
     level = np.concatenate(seg_level)
+    crossing = drawn[np.concatenate(seg_line)]
     xy, node = _merge_points(np.vstack([a, b]), MERGE_M)
     u, v = node[: len(a)], node[len(a) :]
-    keep = u != v
-    # where lines overlap (a crosswalk along a strip line) the shared part is one edge
-    key = pd.DataFrame({"lo": np.minimum(u, v), "hi": np.maximum(u, v), "level": level})
-    keep &= ~key.duplicated().to_numpy()
-    u, v, level = u[keep], v[keep], level[keep]
-    # which segments were drawn as carriageway crossings (relabelled after classification)
-    kind = np.full(len(u), -1, dtype=np.int8)
-    if len(model.crossings):
-        mids = (xy[u] + xy[v]) / 2.0
-        tree = STRtree(model.crossings)
-
-        def near_crossing(lo: int, hi: int) -> np.ndarray:
-            pts = shapely.points(mids[lo:hi])
-            return tree.query(pts, predicate="dwithin", distance=MERGE_M)[0] + lo
-
-        hit = np.concatenate(map_chunks(near_crossing, len(mids), POINT_CHUNK))
-        kind[np.unique(hit)] = CODE["crossing"]
+    # Where lines overlap (a crosswalk along a strip line) the shared part is one edge, and it
+    # is a crossing if any of the lines it was drawn for is one.
+    _, level_code = np.unique(level, return_inverse=True)
+    pair = np.minimum(u, v).astype(np.int64) * len(xy) + np.maximum(u, v)
+    group, _ = pd.factorize(pair * (int(level_code.max(initial=0)) + 1) + level_code)
+    crossing = (np.bincount(group, weights=crossing) > 0)[group]
+    keep = (u != v) & ~pd.Series(group).duplicated().to_numpy()
+    u, v, level, crossing = u[keep], v[keep], level[keep], crossing[keep]
+    kind = np.where(crossing, CODE["crossing"], -1).astype(np.int8)
     builder = _Builder(
         xy,
         np.empty(0, np.int64),
@@ -350,6 +348,32 @@ def _with_door_crossings(onemap, model: CorridorModel, rules: Rules) -> Corridor
     )
 
 
+def _given_doors(onemap, landuse) -> np.ndarray:
+    """Metric door points the land-use layer gives (``door_lon``/``door_lat``); NaN rows
+    where it gives none (their door is found on the parcel boundary)."""
+    pts = np.full((len(landuse), 2), np.nan)
+    if len(landuse) and "door_lon" in landuse and "door_lat" in landuse:
+        lon = pd.to_numeric(landuse["door_lon"], errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(landuse["door_lat"], errors="coerce").to_numpy(dtype=float)
+        given = ~np.isnan(lon) & ~np.isnan(lat)
+        if given.any():
+            x, y = lonlat_to_metric(lon[given], lat[given], onemap.crs_metric)
+            pts[given] = np.column_stack([x, y])
+    return pts
+
+
+def _joined(
+    layer, id_column: str, nodes: np.ndarray, unattached: dict[str, list[str]], name: str
+) -> pd.Series:
+    """The node of every row of ``layer`` that joined the graph, by id; the others' ids go to
+    ``unattached[name]`` (a layer without rows records nothing)."""
+    if not len(layer):
+        return pd.Series(dtype=np.int64)
+    ids = layer[id_column].astype(str).to_numpy()
+    unattached[name] = ids[nodes < 0].tolist()
+    return pd.Series(nodes[nodes >= 0], index=ids[nodes >= 0], name="node")
+
+
 def build_corridor_graph(onemap, rules: Rules) -> CorridorGraph:
     """Build the corridor graph of a map (use :func:`corridor_graph` for the cached one)."""
     model, overlay = corridor_model(onemap, rules)
@@ -359,29 +383,17 @@ def build_corridor_graph(onemap, rules: Rules) -> CorridorGraph:
     unattached: dict[str, list[str]] = {}
 
     landuse = onemap.metric("landuse")
-    parcel_node = pd.Series(dtype=np.int64)
-    if len(landuse):
-        pts = np.full((len(landuse), 2), np.nan)
-        if "door_lon" in landuse and "door_lat" in landuse:
-            lon = pd.to_numeric(landuse["door_lon"], errors="coerce").to_numpy(dtype=float)
-            lat = pd.to_numeric(landuse["door_lat"], errors="coerce").to_numpy(dtype=float)
-            given = ~np.isnan(lon) & ~np.isnan(lat)
-            if given.any():
-                x, y = lonlat_to_metric(lon[given], lat[given], onemap.crs_metric)
-                pts[given] = np.column_stack([x, y])
-        nodes = _attach(builder, overlay, pts, np.asarray(landuse.geometry.values, object), limit)
-        ids = landuse["parcel_id"].astype(str).to_numpy()
-        parcel_node = pd.Series(nodes[nodes >= 0], index=ids[nodes >= 0], name="node")
-        unattached["parcels"] = ids[nodes < 0].tolist()
-
     assets = onemap.metric("assets")
-    asset_node = pd.Series(dtype=np.int64)
-    if len(assets):
-        pts = shapely.get_coordinates(np.asarray(assets.geometry.values, object))
-        nodes = _attach(builder, overlay, pts, None, limit)
-        ids = assets["asset_id"].astype(str).to_numpy()
-        asset_node = pd.Series(nodes[nodes >= 0], index=ids[nodes >= 0], name="node")
-        unattached["assets"] = ids[nodes < 0].tolist()
+    doors = _given_doors(onemap, landuse)
+    polygons = np.asarray(landuse.geometry.values, object)
+    nodes = _attach(builder, overlay, doors, polygons, limit)
+    parcel_node = _joined(landuse, "parcel_id", nodes, unattached, "parcels")
+    # Assets join after the doors, to the graph the doors' access lines are part of: an
+    # asset beside a door reaches the piece of its service line on the sidewalk (the answers
+    # of the demo and the hand maps rest on it; one pass for both moved them).
+    equipment = shapely.get_coordinates(np.asarray(assets.geometry.values, object))
+    nodes = _attach(builder, overlay, equipment, None, limit)
+    asset_node = _joined(assets, "asset_id", nodes, unattached, "assets")
 
     keep = builder.u != builder.v
     release_memory()
