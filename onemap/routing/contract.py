@@ -152,7 +152,7 @@ def contract(
     n = csr.shape[0]
     indptr = csr.indptr.astype(np.int64)
     indices = csr.indices.astype(np.int64)
-    data = csr.data.astype(float)
+    data = csr.data.astype(float, copy=False)  # read only: no copy of a graph's lengths
     degree = np.diff(indptr)
     forced = np.zeros(n, dtype=bool)
     if keep is not None:
@@ -169,14 +169,17 @@ def contract(
         degree = np.bincount(src[on], minlength=n)
         indptr = np.r_[0, np.cumsum(degree)].astype(np.int64)
         indices, data = indices[on], data[on]
+        del src, on
     kept_mask = forced | (alive & (degree != 2))
     kept = np.flatnonzero(kept_mask)
     row = np.full(n, -1, dtype=np.int64)
     row[kept] = np.arange(len(kept))
 
     # One walk per CSR entry leaving a kept node; each follows its chain to the next kept node.
-    entry = np.flatnonzero(kept_mask[np.repeat(np.arange(n), degree)])
-    start = np.repeat(np.arange(n), degree)[entry]
+    source = np.repeat(np.arange(n), degree)
+    entry = np.flatnonzero(kept_mask[source])
+    start = source[entry]
+    del source  # a city's temporaries add up to a large part of the cold start's peak
     cur = indices[entry]
     length = data[entry].copy()
     prev = start.copy()

@@ -261,10 +261,12 @@ def _prepare(graph: Any, rules: Any) -> None:
     for v in voltages:  # filing-only routes; voltages of one trench width share a matrix
         graph.csr(v, True)
     graph.contracted(voltages[0], False)  # the whole graph: one matrix for every voltage
+    release_memory()  # a contraction's temporaries are ~8x what it keeps
     # One after another: in the cache writer they run beside the first answers, and the
     # voltages that share a matrix share its contraction (built once).
     for v in voltages:
         graph.contracted(v, True)
+        release_memory()
 
 
 def _prune(directory: Path, keep: str) -> None:
