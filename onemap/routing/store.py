@@ -29,6 +29,7 @@ in-memory cache, :meth:`OneMap.cached`, still applies).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -77,6 +78,7 @@ _CODE = (
 # Private per-object caches of the graph that are rebuilt on demand rather than stored (the
 # pair index is stored: the CSRs and every route's edge look-up read it, and it is a sort).
 _TRANSIENT = ("_nx", "_trees", "_length", "_locks")
+WRITER_NICE = 10  # nice value of the cache-writer thread (speed only)
 _MANIFEST = "manifest.json"
 _log = logging.getLogger(__name__)
 _DEDUP_BYTES = 1 << 20
@@ -230,6 +232,7 @@ _WRITERS: list[threading.Thread] = []
 
 def _write_behind(onemap: Any, rules: Any, layers: tuple[str, ...], graph: Any) -> None:
     def run() -> None:
+        _lower_priority()
         try:
             save_graph(onemap, rules, layers, graph)
         except Exception:  # caching is an optimisation: never an error for the user
@@ -238,6 +241,14 @@ def _write_behind(onemap: Any, rules: Any, layers: tuple[str, ...], graph: Any) 
     writer = threading.Thread(target=run, name="onemap-graph-cache", daemon=False)
     _WRITERS[:] = [w for w in _WRITERS if w.is_alive()] + [writer]
     writer.start()
+
+
+def _lower_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux gives each thread a nice value of its
+    own): the cache writer then takes the cores the first answers leave idle instead of
+    sharing them half and half. Where that is not possible it runs at normal priority."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
 
 
 def flush(timeout: float | None = None) -> bool:

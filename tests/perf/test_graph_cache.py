@@ -155,6 +155,25 @@ def test_the_entry_is_written_behind_the_first_answers(built, map_path, tmp_path
     assert np.array_equal(loaded.u, graph.u) and np.array_equal(loaded.v, graph.v)
 
 
+def test_the_writer_yields_the_cores_to_the_answers(built, monkeypatch):
+    """The cache writer runs at a lower CPU priority than the thread that asked for the
+    graph (Linux: a nice value per thread)."""
+    import os
+    import threading
+
+    m, rules, graph, _ = built
+    seen = []
+
+    def fake_save(*_):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    monkeypatch.setattr(store, "save_graph", fake_save)
+    store._write_behind(m, rules, GRAPH_LAYERS, graph)
+    assert store.flush(timeout=30)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen and seen[0] > mine
+
+
 def test_a_matrix_asked_by_two_threads_is_built_once(built):
     """``CorridorGraph._once``: the second thread waits for the first one's build."""
     import threading
