@@ -151,7 +151,7 @@ def contract(
     csr = sp.csr_matrix(csr)
     n = csr.shape[0]
     indptr = csr.indptr.astype(np.int64)
-    indices = csr.indices.astype(np.int64)
+    indices = csr.indices  # int32 in scipy's CSR: read only, no int64 copy
     data = csr.data.astype(float, copy=False)  # read only: no copy of a graph's lengths
     degree = np.diff(indptr)
     forced = np.zeros(n, dtype=bool)
@@ -201,6 +201,16 @@ def contract(
         length[active] += data[nxt_pos]
         active = active[~kept_mask[cur[active]]]
     end = cur
+    del prev, entry
+    # the walks' steps as three flat arrays (the lists of per-step arrays freed)
+    if walk_steps:
+        step_ids, step_nodes, step_at = (
+            np.concatenate(x) for x in (walk_steps, walk_nodes, walk_at)
+        )
+    else:
+        step_ids = step_nodes = np.zeros(0, dtype=np.int64)
+        step_at = np.zeros(0)
+    del walk_steps, walk_nodes, walk_at
     # Each chain was walked from both ends: keep the walk from its smaller end; drop loops.
     forward = start < end
     lo_node, hi_node, w = start[forward], end[forward], length[forward]
@@ -215,17 +225,12 @@ def contract(
     # Chains of the winning walks, in walk order (steps were recorded in order).
     slot = np.full(len(start), -1, dtype=np.int64)
     slot[walk_id[win]] = np.arange(len(win))
-    if walk_steps:
-        ids = np.concatenate(walk_steps)
-        nodes = np.concatenate(walk_nodes)
-        sel = slot[ids] >= 0
-        ids, nodes = slot[ids[sel]], nodes[sel]
-        by_walk = np.argsort(ids, kind="stable")
-        chain_nodes = nodes[by_walk]
-        counts = np.bincount(ids, minlength=len(win))
-    else:
-        chain_nodes = np.zeros(0, dtype=np.int64)
-        counts = np.zeros(len(win), dtype=np.int64)
+    sel = slot[step_ids] >= 0
+    ids, nodes = slot[step_ids[sel]], step_nodes[sel]
+    by_walk = np.argsort(ids, kind="stable")
+    chain_nodes = nodes[by_walk]
+    counts = np.bincount(ids, minlength=len(win))
+    del sel, ids, nodes, by_walk
     chain_ptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
     matrix = sp.csr_matrix(
         (np.r_[w, w], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n_k, n_k), dtype=float
@@ -244,10 +249,9 @@ def contract(
         # node back to itself is walked both ways, either serves) and the metres to each.
         ends = np.full((n, 2), -1, dtype=np.int64)
         at_m = np.full((n, 2), np.inf)
-        if walk_steps:
-            ids, nodes, m = (np.concatenate(x) for x in (walk_steps, walk_nodes, walk_at))
-            own = start[ids] <= end[ids]
-            ids, nodes, m = ids[own], nodes[own], m[own]
+        if len(step_ids):
+            own = start[step_ids] <= end[step_ids]
+            ids, nodes, m = step_ids[own], step_nodes[own], step_at[own]
             ends[nodes, 0], ends[nodes, 1] = row[start[ids]], row[end[ids]]
             at_m[nodes, 0], at_m[nodes, 1] = m, length[ids] - m
         ends[kept] = np.arange(len(kept))[:, None]
