@@ -30,7 +30,6 @@ from onemap.routing.overlay import (
     POINT_CHUNK,
     Overlay,
     access_prefix,
-    cut_segments,
     merge_runs,
 )
 from onemap.rules import Rules, resolve_rules
@@ -137,9 +136,9 @@ class _Builder:
         """Add segments a→b (node ids), cut at polygon boundaries and classified (against the
         polygons of each segment's ``level`` when given)."""
         a, b = self.xy[a_node], self.xy[b_node]
-        seg, t = overlay.cuts(a, b)
-        pa, pb, parent = cut_segments(a, b, seg, t)
-        poly = overlay.classify((pa + pb) / 2.0, None if level is None else level[parent])
+        pa, pb, parent, poly = overlay.classified_pieces(
+            a, b, level=level, chained=b_node[:-1] == a_node[1:]
+        )
         pa, pb, parent, poly = merge_runs(pa, pb, parent, poly)
         first = np.r_[True, parent[1:] != parent[:-1]]
         last = np.r_[parent[1:] != parent[:-1], True]

@@ -32,17 +32,32 @@ from onemap.routing.sections import EPS
 __all__ = ["CHUNK", "cut_segments", "node_segments", "segment_hits"]
 
 CHUNK = 10_000  # segments per bounding-box query (bounds memory; speed only)
+# Sine of the angle below which two meeting segments count as running along each other: a
+# point of one then lies within rounding of the other over metres (numerical, not a rule).
+ALONG_SINE = 1e-6
 
 
 def segment_hits(
-    a: np.ndarray, b: np.ndarray, p: np.ndarray, q: np.ndarray, si: np.ndarray, ej: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    a: np.ndarray,
+    b: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    si: np.ndarray,
+    ej: np.ndarray,
+    *,
+    along: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Where segment ``si`` (a→b) meets segment ``ej`` (p→q), for candidate pairs: the
     segment's index and parameter t — one t for a proper crossing, the two ends of the shared
     part for collinear segments that overlap; pairs that do not meet give nothing.
 
     Within ``EPS`` metres counts as meeting (a crossing at a boundary's corner is found from
     both of the corner's segments; :meth:`Overlay.cuts` keeps one cut per position).
+
+    With ``along``, a third array gives the segments ``si`` of the pairs that run along each
+    other: within ``EPS`` of one line, their spans overlapping, at an angle whose sine is
+    below :data:`ALONG_SINE` (collinear to rounding). Next to such a boundary, whether a
+    point is inside is decided by rounding.
     """
     # Cheap first: a boundary segment with both ends strictly on one side of the segment's
     # line (or the other way round) cannot meet it; most bounding-box candidates end here.
@@ -79,7 +94,11 @@ def segment_hits(
     shared = ~proper & (off <= EPS) & (hi >= -tol_t) & (lo <= 1 + tol_t)
     seg = np.concatenate([si[meets], si[shared], si[shared]])
     out = np.concatenate([t[meets], t_p[shared], t_q[shared]])
-    return seg, out
+    if not along:
+        return seg, out
+    grazing = np.abs(denom) <= ALONG_SINE * np.maximum(len_d * len_e, EPS)
+    grazing &= (off <= EPS) & (hi >= -tol_t) & (lo <= 1 + tol_t)
+    return seg, out, si[grazing]
 
 
 def node_segments(

@@ -133,27 +133,42 @@ class Overlay:
 
         Parameters strictly inside (0, 1) only, sorted by segment then t, without duplicates.
         """
-        seg, t = self._crossings(a, b)
+        return self.cuts_and_contacts(a, b)[:2]
+
+    def cuts_and_contacts(
+        self, a: np.ndarray, b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`cuts`, and two masks over the segments: ``ends`` (n, 2), a boundary meets
+        the segment at its start / its end; ``along``, a boundary runs along it. A segment
+        with neither, and the next one it continues into, lie in the same polygons on either
+        side of the node they share (:meth:`classify`'s ``runs``)."""
+        seg, t, along_seg = self._crossings(a, b)
+        ends = np.zeros((len(a), 2), dtype=bool)
+        along = np.zeros(len(a), dtype=bool)
+        along[along_seg] = True
         if not len(seg):
-            return np.empty(0, dtype=int), np.empty(0)
+            return np.empty(0, dtype=int), np.empty(0), ends, along
         d = b[seg] - a[seg]
         length2 = np.einsum("ij,ij->i", d, d)
         length = np.sqrt(length2)
+        ends[seg[t * length <= EPS], 0] = True
+        ends[seg[(1.0 - t) * length <= EPS], 1] = True
         inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
         seg, t = seg[inside], t[inside]
         if not len(seg):
-            return seg, t
+            return seg, t, ends, along
         # one cut per segment and position (a crossing point shared by two boundaries): the
         # least t of those that round alike, whichever order the index found them in
         pos = np.round(t * length[inside] / EPS)
         order = np.lexsort((t, pos, seg))
         seg, t, pos = seg[order], t[order], pos[order]
         first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])]
-        return seg[first], t[first]
+        return seg[first], t[first], ends, along
 
-    def _crossings(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _crossings(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(segment index, parameter t) of every point where segments a→b meet a boundary
-        segment: one t for a proper crossing, both ends of the shared part where they overlap.
+        segment — one t for a proper crossing, both ends of the shared part where they
+        overlap — and the segments a boundary runs along (:func:`segment_hits`).
 
         The segments go in spatially compact chunks (Z-order of their middles), and each chunk
         meets only the boundaries of the polygons over its bounding box, cut into two-point
@@ -163,10 +178,10 @@ class Overlay:
         segments (a drawn route, a door's access line) are one chunk.
         """
         if not len(a):
-            return np.empty(0, dtype=int), np.empty(0)
+            return np.empty(0, dtype=int), np.empty(0), np.empty(0, dtype=int)
         order = z_order((a + b) / 2.0) if len(a) > CROSSING_CHUNK else np.arange(len(a))
 
-        def chunk(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        def chunk(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             idx = order[lo:hi]
             ca, cb = a[idx], b[idx]
             box = shapely.linestrings(np.stack([ca, cb], axis=1))
@@ -174,14 +189,14 @@ class Overlay:
             polys = self.geoms[np.unique(self.tree.query(box)[1])]
             p, q, tree = _segments_of(polys, bounds)
             if not len(p):
-                return np.empty(0, dtype=int), np.empty(0)
+                return np.empty(0, dtype=int), np.empty(0), np.empty(0, dtype=int)
             # bounding boxes only: the exact test below is vectorised, not one GEOS call a pair
             si, ej = tree.query(box)
-            seg, t = segment_hits(ca, cb, p, q, si, ej)
-            return idx[seg], t
+            seg, t, along = segment_hits(ca, cb, p, q, si, ej, along=True)
+            return idx[seg], t, idx[along]
 
         parts = map_chunks(chunk, len(a), CROSSING_CHUNK)
-        return np.concatenate([s for s, _ in parts]), np.concatenate([t for _, t in parts])
+        return tuple(np.concatenate([part[k] for part in parts]) for k in range(3))
 
     def _containing(
         self, xy: np.ndarray, level: np.ndarray | None = None, *, best: bool = False
@@ -235,13 +250,41 @@ class Overlay:
         first = np.r_[True, pt_i[1:] != pt_i[:-1]]
         return pt_i[first], poly_j[first]
 
-    def classify(self, points: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
+    def classify(
+        self,
+        points: np.ndarray,
+        level: np.ndarray | None = None,
+        *,
+        runs: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Polygon index containing each point (highest rank first), or -1 when off corridor.
 
         ``level`` (one per point): consider only polygons of that level (a corridor-graph edge
         belongs to its way's level); None: every level (a drawn route has no level, so where a
         bridge passes over a road the bridge deck, a structure, ranks first).
+
+        ``runs`` (one flag per point, True where a run begins): consecutive points of a run
+        are the middles of pieces that no polygon boundary separates (a line's pieces
+        between two boundary crossings, across the vertices no boundary meets), so they lie
+        in the same polygons and the first one's answer is theirs: a graph classifies one
+        point a run instead of one a piece (issue 18). Points in no polygon are classified
+        one by one (the nearest polygon within the tolerance varies along a run).
         """
+        if runs is not None and len(runs) and not runs.all():
+            level = None if level is None else np.asarray(level)
+            first = np.flatnonzero(runs)
+            per_run = np.full(len(first), -1, dtype=np.int64)
+            pt_i, poly_j = self._containing(
+                np.asarray(points, dtype=float).reshape(-1, 2)[first],
+                None if level is None else level[first],
+                best=True,
+            )
+            per_run[pt_i] = poly_j
+            out = per_run[np.cumsum(runs) - 1]
+            miss = np.flatnonzero(out < 0)
+            if len(miss):
+                out[miss] = self.classify(points[miss], None if level is None else level[miss])
+            return out
         points = np.asarray(points, dtype=float).reshape(-1, 2)
         out = np.full(len(points), -1, dtype=np.int64)
         pt_i, poly_j = self._containing(points, level, best=True)
@@ -260,6 +303,37 @@ class Overlay:
             near_i, near_j = self._ranked(near_i, near_j)
             out[miss[near_i]] = near_j
         return out
+
+    def classified_pieces(
+        self,
+        a: np.ndarray,
+        b: np.ndarray,
+        *,
+        level: np.ndarray | None = None,
+        chained: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Segments cut at the boundaries and every piece classified: starts, ends, parent
+        segment and polygon (before :func:`merge_runs`).
+
+        ``level``: per segment (see :meth:`classify`). ``chained`` (one flag per pair of
+        consecutive segments): segment k+1 begins at the node where segment k ends. Where it
+        does, no boundary meets that node and none runs along either segment, the two pieces
+        either side of the node lie in the same polygons, and one point classifies both
+        (``runs``): a graph's lines have about two pieces a classified point.
+        """
+        seg, t, ends, along = self.cuts_and_contacts(a, b)
+        pa, pb, parent = cut_segments(a, b, seg, t)
+        runs = None
+        if chained is not None and len(a) > 1:
+            joined = chained & ~ends[:-1, 1] & ~ends[1:, 0] & ~along[:-1] & ~along[1:]
+            if level is not None:
+                joined &= level[:-1] == level[1:]
+            begins = np.r_[True, parent[1:] != parent[:-1]]
+            runs = np.ones(len(parent), dtype=bool)  # a segment's pieces: a run each
+            runs[begins] = np.r_[True, ~joined][parent[begins]]
+        mid = (pa + pb) / 2.0
+        poly = self.classify(mid, None if level is None else level[parent], runs=runs)
+        return pa, pb, parent, poly
 
     def pieces(self, a: np.ndarray, b: np.ndarray, level: np.ndarray | None = None) -> Pieces:
         """Cut segments at polygon boundaries and classify every piece (``level``: per
