@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from onemap.parallel import map_chunks, query_nearest
+from onemap.parallel import map_chunks
 from onemap.routing.corridors import EPS, CorridorModel
 from onemap.routing.noding import cut_segments, segment_hits
 
@@ -291,18 +291,40 @@ class Overlay:
         out[pt_i] = poly_j
         miss = np.flatnonzero(out < 0)
         if len(miss) and self.tolerance_m > 0:
-            near_i, near_j = query_nearest(
-                self.tree,
-                shapely.points(points[miss]),
-                max_distance=self.tolerance_m,
-                all_matches=True,
-            )
+            near_i, near_j = self._nearest_within(points[miss], self.tolerance_m)
             if level is not None and self.level is not None and len(near_i):
                 same = self.level[near_j] == np.asarray(level)[miss][near_i]
                 near_i, near_j = near_i[same], near_j[same]
             near_i, near_j = self._ranked(near_i, near_j)
             out[miss[near_i]] = near_j
         return out
+
+    def _nearest_within(self, xy: np.ndarray, distance: float) -> tuple[np.ndarray, np.ndarray]:
+        """(point, polygon) pairs of the polygons nearest each point, where within
+        ``distance``; ties all kept, sorted by point — what ``STRtree.query_nearest(...,
+        max_distance=distance, all_matches=True)`` gives. GEOS's nearest search does not
+        prune by the maximum distance: the access lines' pieces inside parcels, within no
+        tolerance of any strip, cost a city's graph a second that way (issue 18); the
+        candidates within the distance, then their distances, cost half of it."""
+
+        def chunk(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+            pt_i, poly_j = self.tree.query(
+                shapely.points(xy[lo:hi]), predicate="dwithin", distance=distance
+            )
+            if not len(pt_i):
+                return pt_i + lo, poly_j
+            d = shapely.distance(shapely.points(xy[lo:hi][pt_i]), self.geoms[poly_j])
+            order = np.lexsort((poly_j, d, pt_i))
+            pt_i, poly_j, d = pt_i[order], poly_j[order], d[order]
+            first = np.r_[True, pt_i[1:] != pt_i[:-1]]
+            least = d[np.flatnonzero(first)[np.cumsum(first) - 1]]
+            nearest = d == least
+            return pt_i[nearest] + lo, poly_j[nearest]
+
+        parts = map_chunks(chunk, len(xy), POINT_CHUNK)
+        if not parts:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate([i for i, _ in parts]), np.concatenate([j for _, j in parts])
 
     def classified_pieces(
         self,

@@ -106,3 +106,25 @@ def test_a_long_line_classifies_fewer_points_than_pieces(overlay, monkeypatch):
     pieces = _check(overlay, line)
     assert pieces > 4
     assert asked[0] < pieces  # the run-based pass asked for fewer points than pieces
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-30, 30), st.floats(-30, 30)), min_size=1, max_size=60),
+    st.sampled_from([0.5, 1.0, 2.0]),
+    st.booleans(),
+)
+def test_nearest_within_is_query_nearest(overlay, offsets, distance, on_grid):
+    """The tolerance look-up of points in no polygon: the pairs of ``query_nearest`` with
+    ``max_distance`` and every tie — points at exactly the distance and equidistant from two
+    polygons included (on a half-metre grid around a strip's corner)."""
+    corner = shapely.get_coordinates(overlay.geoms[3])[0]
+    d = np.asarray(offsets, dtype=float)
+    if on_grid:
+        d = np.round(d * 2.0) / 2.0
+    xy = corner + d
+    want = overlay.tree.query_nearest(shapely.points(xy), max_distance=distance, all_matches=True)
+    got_i, got_j = overlay._nearest_within(xy, distance)
+    order = np.lexsort((want[1], want[0]))
+    assert got_i.tolist() == want[0][order].tolist()
+    assert got_j.tolist() == want[1][order].tolist()
