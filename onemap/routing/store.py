@@ -20,7 +20,9 @@ arrays share it), strings factorised into codes and a UTF-8 pool — and a JSON 
 how the graph's dataclasses, frames and CSR matrices are put back together. A cache copied along
 with a map therefore cannot run code, and a corrupt or foreign entry is ignored (the graph is
 rebuilt). Entries are written to a temporary directory and renamed into place, so a reader never
-sees half an entry.
+sees half an entry. A cold start writes its entry behind the first answers, in a thread of low
+CPU priority (:func:`load_or_build`); :func:`flush` waits for it, and a process exits only once
+it is written.
 
 The caller names the layers the graph is built from (``layers=``), so this module knows nothing
 of how the graph is made. Environment: ``ONEMAP_GRAPH_CACHE=0`` turns the disk cache off (the
