@@ -5,6 +5,7 @@ routes."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from onemap.geo.mapfile import OneMap
 from onemap.routing.check import check_route
 from onemap.routing.filing import FilingVerdict
 from onemap.routing.routefile import MAX_ROUTE_VERTICES, as_metric_line, read_route
+from onemap.routing.verdict_segments import SegmentTable, as_table, gc_paused
 
 
 def _lonlat(geoms: list, crs_metric: str) -> list[dict[str, Any]]:
@@ -50,22 +52,17 @@ def _interpolate(
     return np.where((dist >= cum[-1])[:, None], coords[-1], at)
 
 
-def substrings(line: shapely.LineString, spans: list[tuple[float, float]]) -> list[np.ndarray]:
-    """The coordinates of ``shapely.ops.substring(line, s, e)`` for every ``(s, e)`` in ``spans``
-    (0 ≤ s ≤ e; one row for a point), in time linear in the vertices plus the output.
-
-    ``substring`` walks the whole line per call, so one call per verdict segment made the filing
-    check quadratic in the route's vertex count (issue 12, item 15).
-    """
-    if not spans:
-        return []
+def _spans(
+    line: shapely.LineString, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The spans' coordinates as rows of a pool (the line's vertices, then each span's start
+    and end point): (pool, row of each output coordinate, coordinates of each span)."""
+    k = len(start)
     coords = shapely.get_coordinates(line)
     n = len(coords)
     d = np.diff(coords, axis=0)
     seg = np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2)
     cum = np.r_[0.0, np.cumsum(seg)]
-    start, end = (np.asarray(v, dtype=float) for v in zip(*spans, strict=True))
-    k = len(start)
     point = (start == end) | ((start >= cum[-1]) & (end >= cum[-1]))
     lo = np.searchsorted(cum, np.maximum(start, 0.0), side="right")
     hi = np.minimum(np.searchsorted(cum, end, side="left"), n - 1)
@@ -80,7 +77,69 @@ def substrings(line: shapely.LineString, spans: list[tuple[float, float]]) -> li
     idx[first] = n + np.arange(k)
     last = first + count - 1
     idx[last[~point]] = n + k + np.arange(k)[~point]
-    return np.split(pool[idx], np.cumsum(count)[:-1])
+    return pool, idx, count
+
+
+def span_coords(
+    line: shapely.LineString, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The coordinates of ``shapely.ops.substring(line, s, e)`` for every span ``(s, e)`` of
+    ``start`` and ``end`` (0 ≤ s ≤ e; one row for a point), stacked, in time linear in the
+    vertices plus the output.
+
+    Parameters
+    ----------
+    line
+        A LineString.
+    start, end
+        Where each span starts and ends along the line (same length).
+
+    Returns
+    -------
+    coords : numpy.ndarray
+        (m, 2) the spans' coordinates one after the other.
+    count : numpy.ndarray
+        The number of rows of each span (1 for a point).
+    """
+    start = np.asarray(start, dtype=float)
+    end = np.asarray(end, dtype=float)
+    if not len(start):
+        return np.empty((0, 2)), np.zeros(0, dtype=np.int64)
+    pool, idx, count = _spans(line, start, end)
+    return pool[idx], count
+
+
+def substrings(line: shapely.LineString, spans: list[tuple[float, float]]) -> list[np.ndarray]:
+    """The coordinates of ``shapely.ops.substring(line, s, e)`` for every ``(s, e)`` in ``spans``
+    (0 ≤ s ≤ e; one row for a point), in time linear in the vertices plus the output
+    (:func:`span_coords`, split by span).
+
+    ``substring`` walks the whole line per call, so one call per verdict segment made the filing
+    check quadratic in the route's vertex count (issue 12, item 15).
+    """
+    if not spans:
+        return []
+    start, end = (np.asarray(v, dtype=float) for v in zip(*spans, strict=True))
+    coords, count = span_coords(line, start, end)
+    return np.split(coords, np.cumsum(count)[:-1])
+
+
+def _segment_geometries(
+    onemap: OneMap, line: shapely.LineString, segments: SegmentTable
+) -> list[dict[str, Any]]:
+    """Each segment's part of the route as lon/lat GeoJSON (a Point where it has no length):
+    cut in one pass, projected in one call (each point once), made into lists once."""
+    pool, idx, count = _spans(line, segments.start_m, segments.end_m)
+    lon, lat = transformer(onemap.crs_metric, STORAGE_CRS).transform(pool[:, 0], pool[:, 1])
+    bounds = np.r_[0, np.cumsum(count)].tolist()
+    with gc_paused():
+        pts = np.column_stack([lon, lat])[idx].tolist()
+        out = [
+            {"type": "LineString", "coordinates": pts[a:b]} for a, b in itertools.pairwise(bounds)
+        ]
+        for i in np.flatnonzero(count == 1).tolist():
+            out[i] = {"type": "Point", "coordinates": pts[bounds[i]]}
+        return out
 
 
 def verdict_dict(
@@ -110,20 +169,10 @@ def verdict_dict(
     out = verdict.to_dict(lang)
     out["geometry"] = _lonlat([metric_line], onemap.crs_metric)[0]
     line = shapely.line_merge(metric_line) if metric_line.geom_type != "LineString" else metric_line
-    if line.geom_type == "LineString" and verdict.segments:
-        parts = substrings(line, [(s.start_m, s.end_m) for s in verdict.segments])
-        flat = np.vstack(parts)
-        lon, lat = transformer(onemap.crs_metric, STORAGE_CRS).transform(flat[:, 0], flat[:, 1])
-        lonlat = np.column_stack([lon, lat]).tolist()
-        at = 0
-        for seg, xy in zip(out["segments"], parts, strict=True):
-            pts = lonlat[at : at + len(xy)]
-            at += len(xy)
-            seg["geometry"] = (
-                {"type": "Point", "coordinates": pts[0]}
-                if len(xy) == 1
-                else {"type": "LineString", "coordinates": pts}
-            )
+    if line.geom_type == "LineString" and len(verdict.segments):
+        geoms = _segment_geometries(onemap, line, as_table(verdict.segments))
+        for seg, geom in zip(out["segments"], geoms, strict=True):
+            seg["geometry"] = geom
     return out
 
 

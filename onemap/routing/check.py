@@ -61,9 +61,7 @@ def label_runs(pieces: Pieces, access_max_m: float, foreign: np.ndarray | None =
     """
     c = pieces.corridor.copy()
     length = pieces.length
-    one = np.zeros(len(c), dtype=np.int64)
-    lead = access_prefix(c, one)
-    trail = access_prefix(c[::-1], one)[::-1]
+    lead, trail = _end_runs(c)
     if len(c) and not lead.all():  # a route that never reaches a walkable strip stays as is
         for run in (lead, trail):
             if run.any() and length[run].sum() <= access_max_m:
@@ -86,6 +84,12 @@ def label_runs(pieces: Pieces, access_max_m: float, foreign: np.ndarray | None =
     out = pieces.select(slice(None))
     out.corridor = c
     return out
+
+
+def _end_runs(corridor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the leading and the trailing run of pieces a service connection may pass."""
+    one = np.zeros(len(corridor), dtype=np.int64)
+    return access_prefix(corridor, one), access_prefix(corridor[::-1], one)[::-1]
 
 
 def _parts(geom) -> list[shapely.LineString]:
@@ -259,25 +263,36 @@ def _inside_map(onemap: Any, parts: list[shapely.LineString], ctx: _Context) -> 
 
 def _foreign(onemap: Any, pieces: Pieces) -> np.ndarray | None:
     """Per piece: whether it lies in a parcel other than the one holding the route's start
-    (for the leading run) or end (for the trailing run); None on a map without parcels."""
+    (for the leading run) or end (for the trailing run); None on a map without parcels.
+
+    Only the pieces of the leading and the trailing access run are looked up (the only ones
+    :func:`label_runs` reads); every other piece is False — a long route's hundreds of
+    thousands of pieces are not each placed in a parcel.
+    """
     landuse = onemap.metric("landuse")
     if not len(landuse) or not len(pieces):
         return None
+    lead, trail = _end_runs(pieces.corridor)
+    idx = np.flatnonzero(lead | trail)
+    out = np.zeros(len(pieces), dtype=bool)
+    if not len(idx):
+        return out
     tree = onemap.cached(
         "parcel_tree", lambda: shapely.STRtree(landuse.geometry.values), layers=("landuse",)
     )
-    mid = shapely.points((pieces.a + pieces.b) / 2.0)
+    mid = shapely.points((pieces.a[idx] + pieces.b[idx]) / 2.0)
     pi, pj = tree.query(mid, predicate="within")
-    parcel = np.full(len(pieces), -1, dtype=np.int64)
+    parcel = np.full(len(idx), -1, dtype=np.int64)
     parcel[pi] = pj
     ends = shapely.points(np.vstack([pieces.a[:1], pieces.b[-1:]]))
     ei, ej = tree.query(ends, predicate="intersects")
     start = set(ej[ei == 0].tolist())
     end = set(ej[ei == 1].tolist())
     in_parcel = parcel >= 0
-    half = np.arange(len(pieces)) < len(pieces) / 2  # leading pieces judge against the start
+    half = idx < len(pieces) / 2  # leading pieces judge against the start
     own = np.where(half, np.isin(parcel, list(start)), np.isin(parcel, list(end)))
-    return in_parcel & ~own
+    out[idx] = in_parcel & ~own
+    return out
 
 
 def _verdict(ctx: _Context, parts: list[shapely.LineString]) -> FilingVerdict:

@@ -15,6 +15,7 @@ use, so graph search and overlay check cannot disagree about a piece.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -23,7 +24,8 @@ import numpy as np
 from onemap.errors import OnemapInputError
 from onemap.lang import check_lang
 from onemap.procedure.workdays import Deadline, add_workdays
-from onemap.routing.overlay import CODE, CORRIDORS, SIDES, Pieces
+from onemap.routing.overlay import CODE, Pieces
+from onemap.routing.verdict_segments import Segment, as_table, segment_table
 from onemap.rules import Rules
 
 REASONS = (
@@ -38,32 +40,6 @@ _R = {code: i for i, code in enumerate(REASONS)}
 NO_REASON = -1
 _FLOAT_TOL = 1e-9  # widths are compared up to floating-point noise, not a rule number
 
-CORRIDOR_NAMES = {
-    "zh": {
-        "sidewalk": "人行道",
-        "bike_lane": "非机动车道",
-        "motor_lane": "机动车道",
-        "green_belt": "绿化带",
-        "duct": "既有电缆通道",
-        "crossing": "横穿车行道",
-        "access": "接户段",
-        "off_corridor": "道路通道外",
-        "structure": "桥梁/隧道等构筑物",
-        "green_space": "绿地",
-    },
-    "en": {
-        "sidewalk": "sidewalk",
-        "bike_lane": "bike lane",
-        "motor_lane": "motor lanes",
-        "green_belt": "green belt",
-        "duct": "existing duct",
-        "crossing": "carriageway crossing",
-        "access": "service connection",
-        "off_corridor": "off the corridors",
-        "structure": "bridge / tunnel / structure",
-        "green_space": "green space",
-    },
-}
 PROCEDURE_NAMES = {
     "zh": {
         "no_approval": "免审批",
@@ -251,43 +227,6 @@ class Reason:
 
 
 @dataclass
-class Segment:
-    """A run of consecutive pieces on the same corridor strip of the same road."""
-
-    corridor: str
-    length_m: float
-    road_id: str | None
-    side: str
-    occupied_width_m: float
-    remaining_bike_m: float | None
-    reason: str | None
-    start_m: float
-    end_m: float
-    provenance: str = ""  # where the strip came from (the least surveyed piece of the run)
-    road_name: str | None = None
-
-    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
-        # the remaining bike-lane width belongs to bike-lane rows (and to the rows it fails on)
-        show_bike = self.corridor == "bike_lane" or self.reason == "BIKE_LANE_NOT_PASSABLE"
-        return {
-            "corridor": self.corridor,
-            "corridor_name": CORRIDOR_NAMES[lang][self.corridor],
-            "length_m": round(self.length_m, 3),
-            "road_id": self.road_id,
-            "road_name": self.road_name,
-            "side": self.side or None,
-            "occupied_width_m": round(self.occupied_width_m, 3),
-            "remaining_bike_m": None
-            if self.remaining_bike_m is None or not show_bike
-            else round(self.remaining_bike_m, 3),
-            "reason": self.reason,
-            "start_m": round(self.start_m, 3),
-            "end_m": round(self.end_m, 3),
-            "provenance": self.provenance or None,
-        }
-
-
-@dataclass
 class FilingVerdict:
     """The verdict of DESIGN §3/§8 for one route: does it need only a filing, and if not why."""
 
@@ -297,7 +236,7 @@ class FilingVerdict:
     procedure: str
     reasons: list[Reason]
     permits: list[str]
-    segments: list[Segment]
+    segments: Sequence[Segment]  # a SegmentTable from evaluate (columns, rows on demand)
     approval_workdays: int | None
     approval_deadline: Deadline | None
     voltage_kv: float
@@ -316,34 +255,13 @@ class FilingVerdict:
 
     def assumptions(self) -> list[dict[str, Any]]:
         """The segments whose strips are class defaults (guesses), with length and share."""
-        total = max(self.length_m, 1e-9)
-        return [
-            {
-                "corridor": s.corridor,
-                "road_id": s.road_id,
-                "road_name": s.road_name,
-                "length_m": round(s.length_m, 3),
-                "share": round(s.length_m / total, 4),
-                "start_m": round(s.start_m, 3),
-                "end_m": round(s.end_m, 3),
-            }
-            for s in self.segments
-            if s.provenance == "default"
-        ]
+        return as_table(self.segments).assumptions(self.length_m)
 
     @property
     def basis(self) -> str:
         """What the verdict rests on: ``surveyed`` (every strip a mapped way), ``tagged``
         (no default strip), ``partly_assumed`` or ``assumed`` (every strip a default)."""
-        judged = [s for s in self.segments if s.provenance]
-        total = sum(s.length_m for s in judged)
-        if total <= 0:
-            return "assumed"
-        default = sum(s.length_m for s in judged if s.provenance == "default")
-        if default <= 1e-9:
-            mapped = all(s.provenance == "mapped_way" for s in judged)
-            return "surveyed" if mapped else "tagged"
-        return "assumed" if default >= total - 1e-9 else "partly_assumed"
+        return as_table(self.segments).basis()
 
     def same_decision(self, other: FilingVerdict, tol_m: float = 1e-6) -> bool:
         """Same eligibility, procedure, reason codes, permits and length (within tol_m)."""
@@ -366,7 +284,7 @@ class FilingVerdict:
             "reasons": [r.to_dict(lang) for r in self.reasons],
             "permits": self.permits,
             "permit_names": [PERMIT_NAMES[lang].get(p, p) for p in self.permits],
-            "segments": [s.to_dict(lang) for s in self.segments],
+            "segments": as_table(self.segments).to_dicts(lang),
             "approval_workdays": self.approval_workdays,
             "voltage_kv": self.voltage_kv,
             "trench_width_m": self.trench_width_m,
@@ -452,12 +370,12 @@ def evaluate(
                 },
             )
         )
-    road = np.array([r if r is not None else "" for r in pieces.road_id], dtype=object)
+    road = np.where(np.equal(pieces.road_id, None), "", pieces.road_id).astype(object)
     for code in REASONS[1:]:
         sel = pr.reason == _R[code]
         if not sel.any():
             continue
-        roads = sorted({r for r in road[sel] if r})
+        roads = sorted(r for r in set(road[sel].tolist()) if r)
         values: dict[str, Any] = {}
         if code == "OCCUPIES_MOTOR_LANE":
             cross = pieces.corridor == CODE["crossing"]
@@ -493,7 +411,7 @@ def evaluate(
         procedure=tier.procedure if tier is not None else "permits",
         reasons=reasons,
         permits=[] if eligible else permits,
-        segments=_segments(pieces, pr, length, road_names or {}),
+        segments=segment_table(pieces, pr, length, road, road_names or {}, REASONS),
         approval_workdays=workdays,
         approval_deadline=deadline,
         voltage_kv=voltage_kv,
@@ -503,55 +421,3 @@ def evaluate(
         policy_item=f.policy_item,
         placement=placement,
     )
-
-
-_GUESS = {"": 0, "mapped_way": 1, "tagged": 2, "derived": 3, "default": 4}
-MIN_SEGMENT_M = 1e-9  # zero-length rows (a piece between two coincident cuts) are not shown
-
-
-def _segments(
-    pieces: Pieces, pr: PieceRule, length: np.ndarray, names: dict[str, str]
-) -> list[Segment]:
-    n = len(pieces)
-    if not n:
-        return []
-    road = np.array([r if r is not None else "" for r in pieces.road_id], dtype=object)
-    changed = np.zeros(n, dtype=bool)
-    changed[0] = True
-    for key in (pieces.corridor, road, pieces.side, pr.reason):
-        changed[1:] |= key[1:] != key[:-1]
-    start = np.flatnonzero(changed)
-    end_m = np.cumsum(length)
-    seg_len = np.add.reduceat(length, start)
-    occupied = np.maximum.reduceat(pr.occupied_m, start)
-    remaining = np.fmin.reduceat(pr.remaining_bike_m, start)
-    last = np.r_[start[1:], n] - 1
-    prov = np.array([_GUESS.get(str(p), 0) for p in pieces.provenance], dtype=np.int64)
-    guess = np.maximum.reduceat(prov, start)
-    by_rank = {v: k for k, v in _GUESS.items()}
-    # every column as a Python list first: one numpy scalar read a field a row was most of a
-    # long route's verdict (a 5000-vertex zig-zag has 30k segments)
-    corridor = [CORRIDORS[c] for c in pieces.corridor[start].tolist()]
-    side = [SIDES[c] for c in pieces.side[start].tolist()]
-    reason = [REASONS[r] if r >= 0 else None for r in pr.reason[start].tolist()]
-    roads = road[start].tolist()
-    ends = end_m[last].tolist()
-    lengths = seg_len.tolist()
-    remaining_l = [None if r != r else r for r in remaining.tolist()]  # NaN: not a bike lane
-    rows = [
-        Segment(
-            corridor=corridor[k],
-            length_m=lengths[k],
-            road_id=roads[k] or None,
-            side=side[k],
-            occupied_width_m=occ,
-            remaining_bike_m=remaining_l[k],
-            reason=reason[k],
-            start_m=ends[k] - lengths[k],
-            end_m=ends[k],
-            provenance=by_rank[g],
-            road_name=names.get(roads[k]) or None,
-        )
-        for k, (occ, g) in enumerate(zip(occupied.tolist(), guess.tolist(), strict=True))
-    ]
-    return [r for r in rows if r.length_m >= MIN_SEGMENT_M]

@@ -71,6 +71,7 @@ _CODE = (
     "onemap.routing.graph",
     "onemap.routing.build",
     "onemap.routing.filing",
+    "onemap.routing.verdict_segments",
     "onemap.routing.contract",
     "onemap.routing.store",
     "onemap.rules.model",
