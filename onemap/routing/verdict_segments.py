@@ -24,7 +24,6 @@ import numpy as np
 from onemap.routing.overlay import CORRIDORS, SIDES
 
 if TYPE_CHECKING:
-    from onemap.routing.filing import PieceRule
     from onemap.routing.overlay import Pieces
 
 CORRIDOR_NAMES = {
@@ -411,7 +410,7 @@ def as_table(segments: Sequence[Segment]) -> SegmentTable:
 
 def segment_table(
     pieces: Pieces,
-    pr: PieceRule,
+    pr: Any,  # onemap.routing.filing.PieceRule (not imported: filing imports this module)
     length: np.ndarray,
     road: np.ndarray,
     names: dict[str, str],
