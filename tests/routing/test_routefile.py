@@ -7,10 +7,15 @@ import json
 import ezdxf
 import numpy as np
 import pytest
+import shapely
+import shapely.geometry
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import metric_to_lonlat
 from onemap.routing import RouteGapError, check_route, read_route
+from onemap.routing.routefile import _numeric_line, as_metric_line
 from routing.streets import CRS, at, line, make_map, road
 
 
@@ -144,3 +149,51 @@ def test_degenerate_lines(street):
         check_route(street, {"type": "Point", "coordinates": [119.2, 34.6]}, 0.4)
     with pytest.raises(OnemapInputError, match="empty"):
         check_route(street, {"type": "LineString", "coordinates": []}, 0.4)
+
+
+# A GeoJSON LineString of numbers is made in one call (routefile._numeric_line); whatever it
+# reads must be the line shapely's `shape` reads, and whatever it does not read must still
+# reach `shape`'s checks and the same error.
+_number = st.one_of(
+    st.integers(-180, 180), st.floats(-180, 180, allow_nan=False, allow_infinity=False)
+)
+_value = st.one_of(_number, st.booleans(), st.none(), st.text(max_size=3))
+
+
+@given(st.lists(st.lists(_number, min_size=2, max_size=3), min_size=0, max_size=6))
+@settings(max_examples=150, deadline=None)
+def test_numeric_linestring_reads_as_shape_does(rows):
+    obj = {"type": "LineString", "coordinates": rows}
+    try:
+        expected = shapely.geometry.shape(obj)
+    except Exception:
+        expected = None
+    got = _numeric_line(obj)
+    if got is None:  # left to `shape`: ragged rows, fewer than two points
+        assert expected is None or len({len(r) for r in rows}) > 1 or len(rows) < 2
+        return
+    assert expected is not None
+    assert got.has_z == expected.has_z
+    assert np.array_equal(
+        shapely.get_coordinates(got, include_z=True),
+        shapely.get_coordinates(expected, include_z=True),
+        equal_nan=True,
+    )
+
+
+@given(st.lists(st.lists(_value, min_size=2, max_size=2), min_size=2, max_size=4))
+@settings(max_examples=150, deadline=None)
+def test_mixed_coordinates_read_as_shape_does_or_are_left_to_it(rows):
+    obj = {"type": "LineString", "coordinates": rows}
+    got = _numeric_line(obj)
+    if all(type(v) in (int, float) for r in rows for v in r):
+        assert got is not None  # the fast path takes every row of plain numbers
+    if got is not None:  # e.g. numbers and booleans, which `shape` reads as numbers too
+        assert shapely.equals_exact(got, shapely.geometry.shape(obj), 0.0)
+
+
+def test_bad_coordinates_still_name_the_field():
+    route = {"type": "LineString", "coordinates": [[119.2, "x"], [119.3, 34.6]]}
+    with pytest.raises(OnemapInputError) as exc:
+        as_metric_line(route, CRS)
+    assert exc.value.field == "route"

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 import shapely
+from shapely.geometry import mapping
 from shapely.ops import substring
 
 from onemap.geo.crs import STORAGE_CRS, transformer
@@ -66,7 +67,12 @@ def test_check_route_dict_is_the_verdict_plus_each_segment_cut_alone(demo_map, n
     assert json.dumps(geoms) == json.dumps(
         reference_geometry(demo_map.crs_metric, line, verdict.segments)
     )
-    del out["geometry"]
+    # the route itself: what shapely's mapping of the projected route writes
+    forward = transformer(demo_map.crs_metric, STORAGE_CRS)
+    projected = shapely.transform(
+        metric, lambda xy: np.column_stack(forward.transform(xy[:, 0], xy[:, 1]))
+    )
+    assert json.dumps(out.pop("geometry")) == json.dumps(mapping(projected))
     assert json.dumps(out, ensure_ascii=False) == json.dumps(
         verdict.to_dict(lang), ensure_ascii=False
     )
