@@ -23,23 +23,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
-from shapely import STRtree
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
 from onemap.routing.contract import Contraction, contract
 from onemap.routing.corridors import EPS, CorridorModel
 from onemap.routing.filing import eligible_mask
+from onemap.routing.nearest import EdgeIndex
 from onemap.routing.overlay import (
     CODE,
     CORRIDORS,
@@ -49,6 +48,9 @@ from onemap.routing.overlay import (
     access_prefix,
 )
 from onemap.rules import Rules
+
+if TYPE_CHECKING:  # networkx is imported by the one view that needs it (startup time)
+    import networkx as nx
 
 _LOCKS_GUARD = threading.Lock()  # guards the creation of a graph's per-key build locks
 MERGE_M = 1e-3  # points closer than this are one node (numerical, not a rule number)
@@ -107,7 +109,7 @@ class CorridorGraph:
     _contracted: dict[tuple, Contraction] = field(default_factory=dict, repr=False)
     _masks: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
     _nx: nx.Graph | None = field(default=None, repr=False)
-    _trees: dict[str, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
+    _trees: dict[str, Any] = field(default_factory=dict, repr=False)  # look-up indexes
     _pair_index: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _length: np.ndarray | None = field(default=None, repr=False)
     _locks: dict[tuple, threading.Lock] = field(default_factory=dict, repr=False)
@@ -202,6 +204,8 @@ class CorridorGraph:
             table = self.edge_table()
             table["edge"] = np.arange(self.n_edges)
             table = table.sort_values("length_m", ascending=False, kind="stable")
+            import networkx as nx
+
             g = nx.Graph(crs=self.crs)
             g.add_nodes_from(
                 (i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(self.xy)
@@ -350,26 +354,23 @@ class CorridorGraph:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def _tree(self, kind: str) -> tuple[STRtree, np.ndarray]:
+    def _index(self, kind: str, edges: Callable[[], np.ndarray]) -> EdgeIndex:
+        """The nearest-edge index of the edges ``edges()`` (built once, cached as ``kind``)."""
         if kind not in self._trees:
-            idx = attach_passes(self.corridor)[0 if kind == "suitable" else 1]
-            lines = shapely.linestrings(np.stack([self.xy[self.u[idx]], self.xy[self.v[idx]]], 1))
-            self._trees[kind] = (STRtree(lines), idx)
+            self._trees[kind] = EdgeIndex(self.xy, self.u, self.v, edges())
         return self._trees[kind]
 
     def nearest_edges(self, points: np.ndarray, max_distance: float) -> np.ndarray:
         """Nearest suitable edge (else any edge) within ``max_distance`` of each point; -1 none."""
-        pts = shapely.points(points)
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
         out = np.full(len(pts), -1, dtype=np.int64)
-        for kind in ("suitable", "other"):
+        for k, kind in enumerate(("suitable", "other")):
             todo = np.flatnonzero(out < 0)
             if not len(todo):
                 break
-            tree, idx = self._tree(kind)
-            if not len(idx):
-                continue
-            i, j = tree.query_nearest(pts[todo], max_distance=max_distance, all_matches=False)
-            out[todo[i]] = idx[j]
+            out[todo] = self._index(kind, lambda k=k: attach_passes(self.corridor)[k]).nearest(
+                pts[todo], max_distance
+            )
         return out
 
     def reaching(self) -> np.ndarray:
@@ -391,24 +392,14 @@ class CorridorGraph:
         reach = self.reaching()
         if nearest < 0 or reach[self.u[nearest]]:
             return nearest, False
-        if "reach_suitable" not in self._trees:
-            for kind, keep in (
-                ("reach_suitable", np.isin(self.corridor, SUITABLE)),
-                ("reach_all", self.corridor != CODE["access"]),
-            ):
-                idx = np.flatnonzero(keep & reach[self.u])
-                lines = shapely.linestrings(
-                    np.stack([self.xy[self.u[idx]], self.xy[self.v[idx]]], 1)
-                )
-                self._trees[kind] = (STRtree(lines), idx)
-        for kind in ("reach_suitable", "reach_all"):
-            tree, idx = self._trees[kind]
-            if len(idx):
-                _, j = tree.query_nearest(
-                    shapely.points(q[None, :]), max_distance=limit, all_matches=False
-                )
-                if len(j):
-                    return int(idx[j[0]]), True
+        for kind, keep in (
+            ("reach_suitable", lambda: np.isin(self.corridor, SUITABLE)),
+            ("reach_all", lambda: self.corridor != CODE["access"]),
+        ):
+            index = self._index(kind, lambda keep=keep: np.flatnonzero(keep() & reach[self.u]))
+            found = int(index.nearest(q[None, :], limit)[0])
+            if found >= 0:
+                return found, True
         return nearest, True
 
     def locate_xy(self, x: float, y: float) -> Located:
