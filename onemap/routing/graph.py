@@ -296,7 +296,8 @@ class CorridorGraph:
     def nodes_within(self, centre: np.ndarray, radius: float) -> np.ndarray:
         """Sorted ids of the nodes within ``radius`` metres of ``centre`` (KD-tree, cached)."""
         if "nodes" not in self._trees:
-            self._trees["nodes"] = (cKDTree(self.xy), np.arange(self.n_nodes))
+            # midpoint splits: half the build time of median splits, the same answers
+            self._trees["nodes"] = (cKDTree(self.xy, balanced_tree=False), np.arange(self.n_nodes))
         tree = self._trees["nodes"][0]
         return np.sort(np.asarray(tree.query_ball_point(centre, radius), dtype=np.int64))
 
