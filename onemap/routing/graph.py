@@ -256,20 +256,14 @@ class CorridorGraph:
                 if filing and np.array_equal(self._masks.get(other[0]), mask):
                     return built
         n = self.n_nodes
-        if key[0] == "cost":
-            lo = np.minimum(self.u, self.v)[mask]
-            hi = np.maximum(self.u, self.v)[mask]
-            pair = lo.astype(np.int64) * n + hi
-            order = np.lexsort((weights[mask], pair))
-            pair, w = pair[order], weights[mask][order]
-        else:
-            # Lengths: the edges sorted by node pair, then length, once for every matrix
-            # (the pair index); a mask keeps that order.
-            pairs, order = self._pairs()
-            keep = mask[order]
-            pair, w = pairs[keep], weights[order[keep]]
-        first = np.r_[True, pair[1:] != pair[:-1]]
-        pair, w = pair[first], w[first]
+        # The edges sorted by node pair (then length), once for every matrix (the pair
+        # index); a mask keeps that order. Of parallel edges the least weight counts: the
+        # first one for lengths, the least of the group for costs (no sort of its own).
+        pairs, order = self._pairs()
+        keep = mask[order]
+        pair, w = pairs[keep], weights[order[keep]]
+        first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else pair[:0]
+        pair, w = pair[first], np.minimum.reduceat(w, first) if len(first) else w
         lo, hi = pair // n, pair % n
         matrix = sp.csr_matrix(
             (np.r_[w, w], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n, n), dtype=float

@@ -72,6 +72,7 @@ _CODE = (
     "onemap.routing.build",
     "onemap.routing.filing",
     "onemap.routing.verdict_segments",
+    "onemap.routing.nearest",
     "onemap.routing.contract",
     "onemap.routing.store",
     "onemap.rules.model",

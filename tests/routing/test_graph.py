@@ -180,6 +180,44 @@ def test_csr_collapses_parallel_edges_to_the_minimum(town):
     assert csr[g.v[e], g.u[e]] == pytest.approx(g.length[e])
 
 
+def _with_edges(g, u, v, corridor, poly):
+    return dataclasses.replace(
+        g,
+        u=u,
+        v=v,
+        corridor=corridor,
+        poly=poly,
+        _csr={},
+        _masks={},
+        _nx=None,
+        _trees={},
+        _pair_index=None,
+        _length=None,
+        _contracted={},
+    )
+
+
+def test_cost_matrix_takes_the_cheapest_of_parallel_edges(town):
+    """A carriageway edge and a walkway twin between the same nodes (the twin after it in
+    edge order): the route-cost matrix holds the walkway's cost, whichever comes first."""
+    g = corridor_graph(town)
+    e = int(np.flatnonzero(g.corridor == CODE["motor_lane"])[0])
+    walk = g.corridor.copy()
+    walk[e] = CODE["sidewalk"]
+    walk_only = _with_edges(g, g.u, g.v, walk, g.poly)
+    both = _with_edges(
+        g,
+        np.r_[g.u, g.v[e]],
+        np.r_[g.v, g.u[e]],
+        np.r_[g.corridor, np.int8(CODE["sidewalk"])],
+        np.r_[g.poly, g.poly[e]],
+    )
+    cheap = walk_only.csr_cost(0.4)[g.u[e], g.v[e]]
+    assert cheap < g.csr_cost(0.4)[g.u[e], g.v[e]]  # the carriageway costs more
+    assert both.csr_cost(0.4)[g.u[e], g.v[e]] == cheap
+    assert both.csr_cost(0.4)[g.v[e], g.u[e]] == cheap
+
+
 def test_scipy_distances_equal_networkx(town):
     g = corridor_graph(town)
     csr, _ = g.csr(0.4, False)
