@@ -60,7 +60,6 @@ FORMAT = 1
 SUFFIX = ".onemap-cache"
 KEEP = 3  # entries kept per map (e.g. the map before and after an edit, two rule tables)
 ENV = "ONEMAP_GRAPH_CACHE"
-# Routing modules whose code decides what the graph looks like.
 # Every module whose code shapes the cached arrays: a change in any of them is a new key.
 _CODE = (
     "onemap.routing.corridors",
