@@ -139,15 +139,56 @@ def _bands(w: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]
 def _buffers(lines: np.ndarray, dist: np.ndarray, sign: float) -> np.ndarray:
     """Single-sided flat-capped buffers (empty where the distance is zero)."""
     out = np.full(len(lines), shapely.Polygon(), dtype=object)
-    pos = dist > EPS
-    out[pos] = chunked(
+    pos = np.flatnonzero(dist > EPS)
+    straight, rects = side_rectangles(lines[pos], sign * dist[pos])
+    out[pos[straight]] = rects
+    rest = pos[~straight]
+    out[rest] = chunked(
         lambda g, d: shapely.buffer(
             g, sign * d, quad_segs=QUAD_SEGS, cap_style="flat", single_sided=True
         ),
-        lines[pos],
-        dist[pos],
+        lines[rest],
+        dist[rest],
     )
     return out
+
+
+# A two-point line shorter than this share of the distance is left to GEOS, which simplifies
+# it away (an empty buffer below 1e-4 of the distance; numerical, not a rule number).
+_SHORT_SHARE = 1e-3
+
+
+def side_rectangles(lines: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The single-sided flat buffers of the two-point lines among ``lines`` at signed
+    distances ``dist`` (left positive), built with numpy — the polygons GEOS builds, vertex
+    for vertex, at a quarter of the cost (three in five road pieces of a district are
+    straight): the offset computed as GEOS's ``OffsetSegmentGenerator`` does, the ring
+    started and turned as GEOS's polygon builder leaves it. Returns the mask of the lines so
+    built and their polygons; the rest (bends, Z, lines too short for the distance) is for
+    ``shapely.buffer``.
+
+    >>> line = shapely.LineString([(0, 0), (10, 0)])
+    >>> ok, (poly,) = side_rectangles(np.array([line]), np.array([3.0]))
+    >>> ok.tolist(), poly.wkt == shapely.buffer(line, 3, cap_style="flat", single_sided=True).wkt
+    ([True], True)
+    """
+    lines = np.asarray(lines, dtype=object)
+    ok = (shapely.get_num_coordinates(lines) == 2) & ~shapely.has_z(lines)
+    idx = np.flatnonzero(ok)
+    ab = shapely.get_coordinates(lines[idx]).reshape(-1, 2, 2)
+    a, b, d = ab[:, 0], ab[:, 1], np.asarray(dist, dtype=float)[idx]
+    dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+    length = np.sqrt(dx * dx + dy * dy)
+    long = length > _SHORT_SHARE * np.abs(d)
+    ok[idx[~long]] = False
+    a, b, d, dx, dy, length = a[long], b[long], d[long], dx[long], dy[long], length[long]
+    side, dist_abs = np.where(d > 0, 1.0, -1.0), np.abs(d)
+    ux, uy = side * dist_abs * dx / length, side * dist_abs * dy / length
+    a2 = np.column_stack([a[:, 0] - uy, a[:, 1] + ux])
+    b2 = np.column_stack([b[:, 0] - uy, b[:, 1] + ux])
+    left = (d > 0)[:, None, None]
+    rings = np.where(left, np.stack([b, a, a2, b2, b], axis=1), np.stack([a, b, b2, a2, a], axis=1))
+    return ok, shapely.polygons(rings)
 
 
 def _nested_buffers(lines: np.ndarray, edges: list[np.ndarray], sign: float) -> list[np.ndarray]:
