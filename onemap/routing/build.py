@@ -16,14 +16,15 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
-from shapely import STRtree
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
-from onemap.parallel import chunked, query_nearest, release_memory
+from onemap.parallel import chunked, release_memory
 from onemap.routing import store
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
+from onemap.routing.doors import EdgeGroups, edges_near, nearest_edges
 from onemap.routing.graph import MERGE_M, CorridorGraph, _project, attach_passes
+from onemap.routing.nearest import EdgeIndex
 from onemap.routing.noding import node_segments
 from onemap.routing.overlay import (
     CODE,
@@ -272,7 +273,11 @@ def _attach(
     limit: float,
 ) -> np.ndarray:
     """Join points (or, where ``polygons`` is given and the point is NaN, the door of each
-    polygon) to the nearest suitable edge. Returns the node of every input (-1 if too far)."""
+    polygon) to the nearest suitable edge. Returns the node of every input (-1 if too far).
+
+    The nearest edge is the one an STRtree of the edges as lines finds (GEOS's distance);
+    of edges at the same distance the lowest id (:func:`onemap.routing.doors.nearest_edges`).
+    """
     n = len(points)
     out = np.full(n, -1, dtype=np.int64)
     if not n or not len(builder.u):
@@ -294,13 +299,20 @@ def _attach(
     geoms = np.where(
         need_door, polygons if polygons is not None else None, shapely.points(np.nan_to_num(q))
     )
-    for idx in passes:
+    for first, idx in zip((True, False), passes, strict=True):
         todo = np.flatnonzero(edge < 0)
         if not len(todo) or not len(idx):
             continue
-        tree = STRtree(lines(idx))
-        i, j = query_nearest(tree, geoms[todo], max_distance=limit, all_matches=False)
-        edge[todo[i]] = idx[j]
+        if not first:  # a few parcels and assets are left: only the other edges near them
+            idx = edges_near(builder.xy, builder.u, builder.v, idx, geoms[todo], limit)
+            if not len(idx):
+                continue
+        if polygons is None:  # points only: a KD-tree of samples (ties to the first too)
+            edge[todo] = EdgeIndex(builder.xy, builder.u, builder.v, idx).nearest(q[todo], limit)
+        else:
+            groups = EdgeGroups(builder.xy, builder.u, builder.v, idx)
+            edge[todo] = nearest_edges(groups, geoms[todo], max_distance=limit)
+            del groups
     found = edge >= 0
     door = found & need_door
     if door.any():
