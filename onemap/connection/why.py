@@ -380,7 +380,7 @@ def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
     import numpy as np
     import shapely
 
-    from onemap.connection.points import connection_points
+    from onemap.connection.points import PointIndex, point_index
 
     cp = p.connection_point
     if p.readiness != "D" and cp is not None:
@@ -433,17 +433,19 @@ def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
         ]
         return head
 
-    def within(frame, radius, kw=p.requested_kw, exclude=()):
+    def within(index, radius, kw=p.requested_kw, exclude=()):
         """The candidates within ``radius`` that :func:`why_gap` can pick (the nearest, the
         nearest feasible, the nearest known, the first unknown, the first with the most
         headroom), in distance order: a city's HV radius holds thousands of points, and
         every pick is the first of its kind in that order, so the rest change nothing."""
+        frame = index.frame
         if not len(frame):
             return []
         x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
         c = site.centroid
+        # the centroid's reach holds every point within the radius of the site (+1 m spare)
         reach = radius + math.sqrt(max(site.area, 0.0)) * 1.5 + 1.0
-        cand = np.flatnonzero(np.hypot(x - c.x, y - c.y) <= reach)
+        cand = index.near(c.x, c.y, reach)
         if len(exclude) and len(cand):
             ids = frame["asset_id"].to_numpy()[cand].tolist()  # a set look-up each, not isin
             cand = cand[np.fromiter((i not in exclude for i in ids), bool, len(ids))]
@@ -465,7 +467,8 @@ def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
         ]
 
     radius = p.supply_radius_m
-    near = within(pts, radius)
+    index = point_index(onemap, p.category, rules)
+    near = within(index if index.frame is pts else PointIndex(pts), radius)
     nearest_outside = None
     if not near and len(pts):
         c0 = site.centroid
@@ -477,9 +480,10 @@ def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
             float(pts["headroom_kw"].iloc[k]),
             float(site.distance(shapely.Point(pts["x"].iloc[k], pts["y"].iloc[k]))),
         )
-    every = connection_points(onemap, p.category, rules, include_planned=True)
-    known = set(pts["asset_id"].tolist())
-    planned = within(every, radius, exclude=known)
+    known = index.ids if index.frame is pts else set(pts["asset_id"].tolist())
+    planned = within(
+        point_index(onemap, p.category, rules, include_planned=True), radius, exclude=known
+    )
     subs = onemap["substations"]
     planned_subs: list[Candidate] = []
     if len(subs) and "status" in subs.columns:
@@ -501,12 +505,11 @@ def explain(onemap, rules, p, site, pts, group: str) -> list[Why]:
         other = "lv_non_residential"
     if other is not None and other in rules.categories:
         try:
-            opts = connection_points(onemap, other, rules)
             ov = rules.category(other).voltage_kv
             orad = rules.supply_radius(rules.radius_voltage(ov), p.supply_class)
             ok = [
                 c
-                for c in within(opts, orad)
+                for c in within(point_index(onemap, other, rules), orad)
                 if math.isfinite(c.headroom_kw) and c.headroom_kw >= p.requested_kw
             ]
             if ok:
