@@ -10,8 +10,8 @@ The cache lives in a directory next to the map file, one file per map content::
 The key is :meth:`OneMap.content_hash` of the graph's layers (roads, ducts, landuse, assets: their
 attributes and geometry), a digest of the rule table (the filing rules shape the graph) and a
 digest of the routing code that builds it, so an edited map, another rule table or a changed
-builder never reads a stale graph: the key differs and the graph is rebuilt and saved under it. A few recent entries are kept per
-map; older ones are removed when a new one is saved.
+builder never reads a stale graph: the key differs and the graph is rebuilt and saved under it.
+A few recent entries are kept per map; older ones are removed when a new one is saved.
 
 An entry is a directory of plain ``.npy`` arrays read with ``allow_pickle=False`` — numeric
 arrays as they are, geometries as one pool of WKB (each distinct geometry once, however many
