@@ -18,7 +18,12 @@ Every figure is printed next to a baseline measured in the same run and their ra
   not installed).
 
     .venv/bin/python -m bench.bench_city [--size city] [--skip http,pandana] [--requests 2000]
-        [--workers 1]
+        [--workers 1] [--baseline DIR --rounds 2]
+
+``--skip start,readiness,routes,pandana`` runs the HTTP section alone (no graph is built in
+this process then); ``--baseline DIR`` measures the server with DIR first on its import path
+(a baseline's ``web`` package) in rounds alternating with this checkout's (issue 18: before and
+after in one run, on a noisy machine).
 
 Rows are reported with :func:`bench._harness.emit`; ``python -m bench`` collects them into
 ``bench/results/*.json``.
@@ -32,11 +37,9 @@ import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -366,105 +369,88 @@ def bench_pandana(m, cg, rules) -> None:
 # HTTP
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _preview_urls(m, requests: int, rng) -> list[str]:
+    """Random preview requests at parcels of the map, every HTTP category."""
+    from onemap.geo.crs import metric_to_lonlat
+
+    pts = m.metric("landuse").geometry.representative_point()
+    pick = rng.integers(0, len(pts), requests)
+    lon, lat = metric_to_lonlat(pts.x.to_numpy()[pick], pts.y.to_numpy()[pick], m.crs_metric)
+    cat = rng.integers(0, len(HTTP_CATEGORIES), requests)
+    urls = []
+    for x, y, k in zip(lon.tolist(), lat.tolist(), cat.tolist(), strict=True):
+        name, lo, hi = HTTP_CATEGORIES[k]
+        kw = round(float(rng.uniform(lo, hi)), 1)
+        urls.append(f"/api/v1/preview?lon={x:.7f}&lat={y:.7f}&kw={kw}&category={name}")
+    return urls
 
 
-def _load(base_url: str, urls: list[str], concurrency: int):
-    """Send every URL with ``concurrency`` requests in flight (threads, each with its own
-    kept-alive connection of :class:`bench._http.LeanClient`: a fraction of httpx's CPU, which
-    the server's workers on the same two cores would lack); latencies, errors, examples and
-    the wall time."""
-    from bench._http import LeanClient
+def _one_round(runs, map_path, workers, urls, concurrency, pythonpath, first) -> None:
+    """Serve, warm up, load the health floor and the previews; pooled into ``runs``."""
+    from bench._http import LeanClient, load, served, server_cpu_s
 
-    latencies: list[float] = []
-    errors: list[str] = []
-
-    def one(url: str) -> None:
-        t0 = time.perf_counter()
-        try:
-            r = client.get(url)
+    t0 = time.perf_counter()
+    with served(map_path, workers, pythonpath) as (server, base_url):
+        t_up = time.perf_counter() - t0
+        with LeanClient(base_url) as c:
+            t_first, r = timed(lambda: c.get(urls[0]))
             if r.status_code != 200:
-                errors.append(f"{r.status_code} {url} {r.text[:200]}")
-        except Exception as exc:  # a failed request is an error, counted
-            errors.append(f"{type(exc).__name__} {url}")
-        latencies.append(time.perf_counter() - t0)
-
-    with LeanClient(base_url, timeout=60) as client:
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(one, urls))
-        wall = time.perf_counter() - t0
-    return latencies, len(errors), errors[:3], wall
+                raise RuntimeError(f"preview failed: {r.status_code} {r.text[:500]}")
+            for url in urls[1:20]:  # warm every code path once (each category, imports)
+                c.get(url)
+        if first:
+            print(
+                f"server up in {t_up:.1f} s; first preview (graph from cache) {t_first:.2f} s",
+                flush=True,
+            )
+        lat_h, err_h, _, wall_h = load(base_url, ["/api/v1/health"] * len(urls), concurrency)
+        cpu0 = server_cpu_s(server.pid)
+        lat_p, err_p, examples, wall_p = load(base_url, urls, concurrency)
+        runs.cpu_s += server_cpu_s(server.pid) - cpu0
+    runs.latencies += lat_p
+    runs.errors += err_p
+    runs.examples += examples
+    runs.wall += wall_p
+    runs.requests += len(urls)
+    runs.health += lat_h
+    runs.health_errors += err_h
+    runs.health_wall += wall_h
 
 
 def bench_http(
-    m, map_path: Path, requests: int, concurrency: int, rng, workers: int = 1
+    m,
+    map_path: Path,
+    requests: int,
+    concurrency: int,
+    rng,
+    workers: int = 1,
+    *,
+    baseline: str | None = None,
+    rounds: int = 1,
 ) -> dict[int, float]:
-    import httpx
+    """Preview p50/p95/p99 under load of this checkout's server (against the health floor and,
+    with ``baseline``, against that checkout's server: alternating rounds, same requests)."""
+    from bench._http import Runs
 
-    from onemap.geo.crs import metric_to_lonlat
-
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    onemap_cli = Path(sys.executable).with_name("onemap")
-    t0 = time.perf_counter()
-    # Several workers serve read-only: without an API token (pushes need one process).
-    env = {k: v for k, v in os.environ.items() if k != "ONEMAP_API_TOKEN"}
-    server = subprocess.Popen(
-        [str(onemap_cli), "serve", str(map_path), "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        with httpx.Client(base_url=base_url, timeout=600) as c:
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"onemap serve exited:\n{server.stderr.read()[-3000:]}")
-                try:
-                    if c.get("/api/v1/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            t_up = time.perf_counter() - t0
-            pts = m.metric("landuse").geometry.representative_point()
-            pick = rng.integers(0, len(pts), requests)
-            lon, lat = metric_to_lonlat(
-                pts.x.to_numpy()[pick], pts.y.to_numpy()[pick], m.crs_metric
+    runs, base_runs = Runs(), Runs()
+    for k in range(rounds):
+        urls = _preview_urls(m, requests, rng)
+        order = [(runs, None), (base_runs, baseline)] if baseline else [(runs, None)]
+        for target, path in order if k % 2 == 0 else order[::-1]:
+            _one_round(target, map_path, workers, urls, concurrency, path, first=k == 0)
+            tag = "baseline" if path else "checkout"
+            q = percentiles(target.latencies[-requests:])
+            print(
+                f"  round {k + 1}/{rounds} {tag} {workers}w: p50 {q[50]:.1f} p95 {q[95]:.1f} "
+                f"p99 {q[99]:.1f} ms",
+                flush=True,
             )
-            cat = rng.integers(0, len(HTTP_CATEGORIES), requests)
-            urls = []
-            for x, y, k in zip(lon.tolist(), lat.tolist(), cat.tolist(), strict=True):
-                name, lo, hi = HTTP_CATEGORIES[k]
-                kw = round(float(rng.uniform(lo, hi)), 1)
-                urls.append(f"/api/v1/preview?lon={x:.7f}&lat={y:.7f}&kw={kw}&category={name}")
-            t_first, first = timed(lambda: c.get(urls[0]))
-            if first.status_code != 200:
-                raise RuntimeError(f"preview failed: {first.status_code} {first.text[:500]}")
-            for url in urls[1:20]:  # warm every code path once (each category, imports)
-                c.get(url)
-        print(
-            f"server up in {t_up:.1f} s; first preview (graph from cache) {t_first:.2f} s",
-            flush=True,
-        )
-
-        lat_h, err_h, _, wall_h = _load(base_url, ["/api/v1/health"] * requests, concurrency)
-        lat_p, err_p, examples, wall_p = _load(base_url, urls, concurrency)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    p, h = percentiles(lat_p), percentiles(lat_h)
+    p, h = runs.p(), percentiles(runs.health)
     suffix = "" if workers == 1 else f"_{workers}w"
     note = (
-        f"{requests} requests, concurrency {concurrency}, {requests / wall_p:.0f} req/s, "
-        f"{workers} server worker{'s' if workers > 1 else ''}"
+        f"{runs.requests} requests, concurrency {concurrency}, {runs.requests / runs.wall:.0f} "
+        f"req/s, {workers} server worker{'s' if workers > 1 else ''}, server CPU "
+        f"{1e3 * runs.cpu_s / runs.requests:.2f} ms/request"
     )
     for q in (50, 95, 99):
         emit(
@@ -477,21 +463,39 @@ def bench_http(
                 target=f"<= {WARM['preview_http_p95_ms']:g} ms (aim 40 ms), 0 errors"
                 if q == 95
                 else None,
-                met=(p[q] <= WARM["preview_http_p95_ms"] and err_p == 0) if q == 95 else None,
+                met=(p[q] <= WARM["preview_http_p95_ms"] and runs.errors == 0) if q == 95 else None,
                 note=note if q == 50 else "",
             )
         )
     emit(
         Row(
             f"preview_http_errors{suffix}",
-            err_p,
+            runs.errors,
             "requests",
             target="0",
-            met=err_p == 0,
-            note="; ".join(examples) + f" (health: {err_h} errors, {requests / wall_h:.0f} req/s)",
+            met=runs.errors == 0,
+            note="; ".join(runs.examples[:3]) + f" (health: {runs.health_errors} errors, "
+            f"{len(runs.health) / runs.health_wall:.0f} req/s)",
         )
     )
-    return {q: p[q] for q in (50, 95, 99)}
+    if baseline:
+        b = base_runs.p()
+        for q in (50, 95, 99):
+            emit(
+                Row(
+                    f"preview_http_p{q}{suffix}_vs_baseline",
+                    p[q],
+                    "ms",
+                    baseline=b[q],
+                    baseline_name=f"the server of {baseline}, alternating rounds",
+                    note=f"baseline: {base_runs.errors} errors, "
+                    f"{base_runs.requests / base_runs.wall:.0f} req/s, server CPU "
+                    f"{1e3 * base_runs.cpu_s / base_runs.requests:.2f} ms/request"
+                    if q == 50
+                    else "",
+                )
+            )
+    return p
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,6 +524,13 @@ def main(argv: list[str] | None = None) -> None:
         help="onemap serve worker processes, comma-separated: each is measured in this run "
         "and the later ones against the first (issue 18)",
     )
+    ap.add_argument(
+        "--baseline",
+        help="HTTP A/B: a folder put first on the served process's import path (e.g. a "
+        "`git archive HEAD web | tar -x -C DIR` copy of the web package), served in rounds "
+        "alternating with this checkout on the same requests",
+    )
+    ap.add_argument("--rounds", type=int, default=1, help="HTTP rounds per variant (requests each)")
     ap.add_argument("--probe", choices=("cold", "cached"), help=argparse.SUPPRESS)
     ap.add_argument("--map", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -539,8 +550,9 @@ def main(argv: list[str] | None = None) -> None:
 
     m = read_map(map_path)
     rules = resolve_rules(m)
-    t_graph, cg = timed(lambda: corridor_graph(m, rules))
-    print(f"{m.counts()}; graph {cg.n_edges} edges ready in {t_graph:.1f} s", flush=True)
+    if not {"readiness", "routes", "pandana"} <= skip:  # the HTTP section needs no graph here
+        t_graph, cg = timed(lambda: corridor_graph(m, rules))
+        print(f"{m.counts()}; graph {cg.n_edges} edges ready in {t_graph:.1f} s", flush=True)
     if "readiness" not in skip:
         bench_readiness(m, cg, rules, args.sample, rng)
     if "routes" not in skip:
@@ -551,7 +563,16 @@ def main(argv: list[str] | None = None) -> None:
         first: dict[int, float] = {}
         counts = [int(w) for w in str(args.workers).split(",") if w]
         for n in counts:
-            got = bench_http(m, map_path, args.requests, args.concurrency, rng, n)
+            got = bench_http(
+                m,
+                map_path,
+                args.requests,
+                args.concurrency,
+                rng,
+                n,
+                baseline=args.baseline,
+                rounds=args.rounds,
+            )
             if first:
                 emit(
                     Row(

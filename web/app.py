@@ -27,6 +27,7 @@ from onemap.lang import pick
 from onemap.store import ENV_STORE, StoreError, open_store
 from web import api, pages, services, validation
 from web.i18n import lang_of
+from web.lean import LeanFastAPI
 from web.maps import STATIC_DIR, VENDOR_URL, missing_vendor_files
 from web.settings import WebSettings, load_settings
 from web.state import ONEMAP_VERSION, AppState, build_indexes
@@ -47,7 +48,8 @@ def create_app(map_path: str | Path | OneMap, settings: WebSettings | None = Non
             f"browser assets missing under web/static/vendor ({', '.join(missing[:3])}…): "
             "run `npm ci` in the repository root (make setup does)"
         )
-    app = FastAPI(
+    # FastAPI with the lean path of GET /api/v1/preview in front (web.lean).
+    app = LeanFastAPI(
         title="onemap 一张图 API",
         version=ONEMAP_VERSION,
         description="Connection readiness, filing check and capacity map of the one map "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import typer
@@ -80,17 +81,24 @@ def serve(
         uvicorn.run(web_app, host=host, port=port, log_level="warning")
         return
     del web_app
+    from web.balance import ENV_SHARES, ENV_WORKERS
+
     # Worker processes are spawned: they find the map and the config in the environment.
     os.environ[SERVE_MAP_ENV] = str(map_path.resolve())
     if config is not None:
         os.environ[ENV_CONFIG] = str(config.resolve())
-    uvicorn.run(
-        "web.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=n,
-        log_level="warning",
-        # A worker loads the map and warms up before it serves: seconds on a city.
-        timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
-    )
+    # The workers keep even shares of the kept-alive connections (web.balance): each publishes
+    # its count in this folder, and one over its share closes a connection after a response.
+    with tempfile.TemporaryDirectory(prefix="onemap-serve-") as shares:
+        os.environ[ENV_SHARES], os.environ[ENV_WORKERS] = shares, str(n)
+        uvicorn.run(
+            "web.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=n,
+            log_level="warning",
+            http="web.balance:BalancedHttpToolsProtocol",
+            # A worker loads the map and warms up before it serves: seconds on a city.
+            timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
+        )
