@@ -125,7 +125,11 @@ class EdgeIndex:
         """
         pts = np.asarray(points, dtype=float).reshape(-1, 2)
         out = np.full(len(pts), -1, dtype=np.int64)
-        if self.tree is None or not len(pts):
+        placed = np.flatnonzero(np.isfinite(pts).all(axis=1))  # a point without a place: -1
+        if self.tree is None or not len(placed):
+            return out
+        if len(placed) < len(pts):
+            out[placed] = self.nearest(pts[placed], max_distance)
             return out
         k = min(FIRST_K, self.tree.n)
         _, s = self.tree.query(pts, k=k)

@@ -64,6 +64,13 @@ def test_nearest_is_the_brute_force_nearest(nodes, queries, spacing, max_distanc
     assert got.tolist() == brute_nearest(xy, u, v, ids, pts, max_distance).tolist()
 
 
+def test_a_point_without_coordinates_joins_nothing():
+    xy = np.array([[0.0, 0.0], [10.0, 0.0]])
+    index = EdgeIndex(xy, np.array([0]), np.array([1]), np.array([0]))
+    pts = np.array([[5.0, 1.0], [np.nan, 0.0], [5.0, np.inf]])
+    assert index.nearest(pts, 10.0).tolist() == [0, -1, -1]
+
+
 def test_an_empty_index_and_no_points():
     xy = np.zeros((2, 2))
     empty = EdgeIndex(xy, np.array([0]), np.array([1]), np.empty(0, np.int64))
