@@ -292,27 +292,12 @@ def _attach(
             size=POINT_CHUNK,
         )
 
-    passes = attach_passes(builder.corridor)
     q = points.copy()
-    edge = np.full(n, -1, dtype=np.int64)
     need_door = np.isnan(q[:, 0]) if polygons is not None else np.zeros(n, bool)
     geoms = np.where(
         need_door, polygons if polygons is not None else None, shapely.points(np.nan_to_num(q))
     )
-    for first, idx in zip((True, False), passes, strict=True):
-        todo = np.flatnonzero(edge < 0)
-        if not len(todo) or not len(idx):
-            continue
-        if not first:  # a few parcels and assets are left: only the other edges near them
-            idx = edges_near(builder.xy, builder.u, builder.v, idx, geoms[todo], limit)
-            if not len(idx):
-                continue
-        if polygons is None:  # points only: a KD-tree of samples (ties to the first too)
-            edge[todo] = EdgeIndex(builder.xy, builder.u, builder.v, idx).nearest(q[todo], limit)
-        else:
-            groups = EdgeGroups(builder.xy, builder.u, builder.v, idx)
-            edge[todo] = nearest_edges(groups, geoms[todo], max_distance=limit)
-            del groups
+    edge = _nearest_edges(builder, q, geoms, points_only=polygons is None, limit=limit)
     found = edge >= 0
     door = found & need_door
     if door.any():
@@ -333,6 +318,28 @@ def _attach(
             overlay, q_node, p_node[far], np.full(int(far.sum()), CODE["access"], np.int8)
         )
     return out
+
+
+def _nearest_edges(
+    builder: _Builder, q: np.ndarray, geoms: np.ndarray, *, points_only: bool, limit: float
+) -> np.ndarray:
+    """The edge each of ``geoms`` (points ``q``, or parcels) joins within ``limit``, -1 none:
+    a suitable edge, else (for the few left) another edge near it (:func:`attach_passes`)."""
+    edge = np.full(len(geoms), -1, dtype=np.int64)
+    for first, idx in zip((True, False), attach_passes(builder.corridor), strict=True):
+        todo = np.flatnonzero(edge < 0)
+        if not len(todo) or not len(idx):
+            continue
+        if not first:  # a few parcels and assets are left: only the other edges near them
+            idx = edges_near(builder.xy, builder.u, builder.v, idx, geoms[todo], limit)
+            if not len(idx):
+                continue
+        if points_only:  # a KD-tree of samples (ties to the first too)
+            edge[todo] = EdgeIndex(builder.xy, builder.u, builder.v, idx).nearest(q[todo], limit)
+        else:
+            groups = EdgeGroups(builder.xy, builder.u, builder.v, idx)
+            edge[todo] = nearest_edges(groups, geoms[todo], max_distance=limit)
+    return edge
 
 
 def _with_door_crossings(onemap, model: CorridorModel, rules: Rules) -> CorridorModel:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import STRtree
 
-from onemap.parallel import chunked, query_nearest
+from onemap.parallel import query_nearest
 from onemap.routing import build, doors
 from onemap.routing.doors import (
     TOLERANCE_M,
@@ -22,8 +22,7 @@ from onemap.routing.doors import (
     polygon_segment_distance,
     rings,
 )
-from onemap.routing.graph import MERGE_M, _project, attach_passes
-from onemap.routing.overlay import CODE, POINT_CHUNK
+from onemap.routing.graph import attach_passes
 from onemap.rules import resolve_rules
 
 # metric coordinates to the centimetre, about a real map's origin (rounding as on a map)
@@ -146,35 +145,19 @@ def test_edges_near_keeps_every_edge_in_reach(segments, shapes, reach):
     assert np.all(np.diff(kept) > 0) and set(within) <= set(kept.tolist())
 
 
-def old_attach(builder, overlay, points, polygons, limit, *, lowest_tie=False):
-    """``build._attach`` as it was (an STRtree of every edge as a line; issue 18), with ties
-    to any edge or, ``lowest_tie``, to the lowest edge id."""
-    n = len(points)
-    out = np.full(n, -1, dtype=np.int64)
-    if not n or not len(builder.u):
-        return out
-
-    def lines(idx):
-        return chunked(
-            lambda i: shapely.linestrings(
-                np.stack([builder.xy[builder.u[i]], builder.xy[builder.v[i]]], 1)
-            ),
-            idx,
-            size=POINT_CHUNK,
-        )
-
-    passes = attach_passes(builder.corridor)
-    q = points.copy()
-    edge = np.full(n, -1, dtype=np.int64)
-    need_door = np.isnan(q[:, 0]) if polygons is not None else np.zeros(n, bool)
-    geoms = np.where(
-        need_door, polygons if polygons is not None else None, shapely.points(np.nan_to_num(q))
-    )
-    for idx in passes:
+def old_nearest_edges(builder, q, geoms, *, points_only, limit, lowest_tie=False):
+    """``build._nearest_edges`` as it was (an STRtree of every edge as a line; issue 18),
+    with ties to any edge or, ``lowest_tie``, to the lowest edge id."""
+    edge = np.full(len(geoms), -1, dtype=np.int64)
+    for idx in attach_passes(builder.corridor):
         todo = np.flatnonzero(edge < 0)
         if not len(todo) or not len(idx):
             continue
-        tree = STRtree(lines(idx))
+        tree = STRtree(
+            shapely.linestrings(
+                np.stack([builder.xy[builder.u[idx]], builder.xy[builder.v[idx]]], 1)
+            )
+        )
         if lowest_tie:
             i, j = tree.query_nearest(geoms[todo], max_distance=limit, all_matches=True)
             order = np.lexsort((j, i))
@@ -185,25 +168,7 @@ def old_attach(builder, overlay, points, polygons, limit, *, lowest_tie=False):
         else:
             i, j = query_nearest(tree, geoms[todo], max_distance=limit, all_matches=False)
         edge[todo[i]] = idx[j]
-    found = edge >= 0
-    door = found & need_door
-    if door.any():
-        link = shapely.shortest_line(shapely.boundary(polygons[door]), lines(edge[door]))
-        q[door] = shapely.get_coordinates(shapely.get_point(link, 0))
-    sel = np.flatnonzero(found)
-    a, b = builder.xy[builder.u[edge[sel]]], builder.xy[builder.v[edge[sel]]]
-    t = _project(q[sel], a, b)
-    p_node = builder.split(edge[sel], t)
-    p = builder.xy[p_node]
-    far = np.hypot(*(q[sel] - p).T) > MERGE_M
-    out[sel] = p_node
-    if far.any():
-        q_node = builder.add_nodes(q[sel][far])
-        out[sel[far]] = q_node
-        builder.add_classified(
-            overlay, q_node, p_node[far], np.full(int(far.sum()), CODE["access"], np.int8)
-        )
-    return out
+    return edge
 
 
 GRAPH_ARRAYS = ("xy", "u", "v", "corridor", "poly")
@@ -222,7 +187,11 @@ def same_graph(g, h) -> bool:
 def test_the_demo_graph_is_the_one_the_strtree_of_lines_built(demo_map, monkeypatch, lowest_tie):
     rules = resolve_rules(demo_map, None)
     new = build.build_corridor_graph(demo_map, rules)
-    monkeypatch.setattr(build, "_attach", lambda *args: old_attach(*args, lowest_tie=lowest_tie))
+    monkeypatch.setattr(
+        build,
+        "_nearest_edges",
+        lambda *args, **kw: old_nearest_edges(*args, **kw, lowest_tie=lowest_tie),
+    )
     old = build.build_corridor_graph(demo_map, rules)
     assert len(new.parcel_node) > 0 and len(new.asset_node) > 0
     assert same_graph(new, old)
