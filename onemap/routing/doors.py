@@ -30,6 +30,7 @@ import shapely
 from shapely import STRtree
 
 from onemap.parallel import map_chunks, query_nearest
+from onemap.routing.nearest import GraphEdges
 
 __all__ = [
     "GROUP_SIZE",
@@ -49,7 +50,7 @@ SMALL_RADIUS_M = 200.0  # half diagonal of such a polygon's bounding box at most
 POLYGON_CHUNK = 4096  # polygons a chunk (speed and memory only)
 
 
-class EdgeGroups:
+class EdgeGroups(GraphEdges):
     """Runs of consecutive chained edges of ``ids`` (``v`` of one the ``u`` of the next), at
     most ``size`` long, as polylines in an STRtree. The arrays are the graph's own, held.
 
@@ -74,8 +75,7 @@ class EdgeGroups:
         *,
         size: int = GROUP_SIZE,
     ) -> None:
-        self.xy, self.u, self.v = xy, u, v
-        self.ids = np.asarray(ids, dtype=np.int64)
+        super().__init__(xy, u, v, ids)
         n = len(self.ids)
         eu, ev = u[self.ids], v[self.ids]
         chained = np.zeros(n, bool)
@@ -108,14 +108,6 @@ class EdgeGroups:
             flat = np.zeros(0, bool)
         self.degenerate = np.flatnonzero(flat)
         self.point_tree = STRtree(shapely.points(self.lo[self.start[self.degenerate]]))
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def ends(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Coordinates of the ends of the edges ``ids[local]``."""
-        edge = self.ids[local]
-        return self.xy[self.u[edge]], self.xy[self.v[edge]]
 
     def lines_of(self, local: np.ndarray) -> np.ndarray:
         """The edges ``ids[local]`` as two-point lines."""

@@ -29,7 +29,7 @@ import itertools
 import numpy as np
 from scipy.spatial import cKDTree
 
-__all__ = ["SPACING_M", "EdgeIndex", "point_segment_distance"]
+__all__ = ["SPACING_M", "EdgeIndex", "GraphEdges", "point_segment_distance"]
 
 SPACING_M = 20.0  # metres between an edge's samples (speed and memory only, not a rule)
 FIRST_K = 8  # nearest samples that bound a point's distance (speed only)
@@ -61,7 +61,26 @@ def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     return np.where(point | (r <= 0.0), to_a, np.where(r >= 1.0, to_b, inner))
 
 
-class EdgeIndex:
+class GraphEdges:
+    """Some edges of a graph, by id: edge ``e`` runs from node ``u[e]`` to node ``v[e]`` at
+    coordinates ``xy`` (the graph's own arrays, held, not copied); ``ids`` in the order that
+    breaks ties between edges at the same distance (the first wins). The base of the
+    nearest-edge searches here and in :mod:`onemap.routing.doors`."""
+
+    def __init__(self, xy: np.ndarray, u: np.ndarray, v: np.ndarray, ids: np.ndarray) -> None:
+        self.xy, self.u, self.v = xy, u, v
+        self.ids = np.asarray(ids, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def ends(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates of the ends of the edges ``ids[local]``."""
+        edge = self.ids[local]
+        return self.xy[self.u[edge]], self.xy[self.v[edge]]
+
+
+class EdgeIndex(GraphEdges):
     """Nearest-edge search over the straight edges ``ids`` of a graph (see module): edge
     ``e`` runs from node ``u[e]`` to node ``v[e]``, at coordinates ``xy``. The arrays are the
     graph's own, held, not copied; the index adds a KD-tree of samples and their edges.
@@ -87,10 +106,9 @@ class EdgeIndex:
         *,
         spacing: float = SPACING_M,
     ) -> None:
-        self.xy, self.u, self.v = xy, u, v
-        self.ids = np.asarray(ids, dtype=np.int64)
+        super().__init__(xy, u, v, ids)
         self.half = spacing / 2.0
-        a, b = self._ends(np.arange(len(self.ids)))
+        a, b = self.ends(np.arange(len(self.ids)))
         length = np.hypot(*(b - a).T)
         parts = np.maximum(np.ceil(length / spacing), 1).astype(np.int64)
         edge = np.repeat(np.arange(len(self.ids), dtype=np.int32), parts)
@@ -100,13 +118,6 @@ class EdgeIndex:
         self.sample_edge = edge
         # midpoint splits build the tree in half the time of median splits (speed only)
         self.tree = cKDTree(samples, balanced_tree=False) if len(samples) else None
-
-    def _ends(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        edge = self.ids[local]
-        return self.xy[self.u[edge]], self.xy[self.v[edge]]
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
     def nearest(self, points: np.ndarray, max_distance: float) -> np.ndarray:
         """The id of the nearest edge within ``max_distance`` of each point, -1 where none.
@@ -134,7 +145,7 @@ class EdgeIndex:
         k = min(FIRST_K, self.tree.n)
         _, s = self.tree.query(pts, k=k)
         cand = self.sample_edge[np.asarray(s).reshape(len(pts), k)]
-        a, b = self._ends(cand)
+        a, b = self.ends(cand)
         bound = point_segment_distance(pts[:, None, :], a, b).min(axis=1)
         radius = np.minimum(bound, max_distance) + self.half + _SLACK_M
         balls = self.tree.query_ball_point(pts, radius, return_sorted=False)
@@ -146,7 +157,7 @@ class EdgeIndex:
             return out
         point = np.repeat(np.arange(len(pts)), counts)
         edge = self.sample_edge[flat]
-        dist = point_segment_distance(pts[point], *self._ends(edge))
+        dist = point_segment_distance(pts[point], *self.ends(edge))
         order = np.lexsort((edge, dist, point))  # per point: nearest, then first in order
         point, edge, dist = point[order], edge[order], dist[order]
         best = np.r_[True, point[1:] != point[:-1]]
