@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -140,19 +139,6 @@ def test_ways_farther_apart_than_their_sections_keep_every_strip(angle, length, 
     assert dropped == 0
     for c in CROSS_SECTION:
         assert (out[c].to_numpy() == ARTERIAL[c]).all()
-
-
-@pytest.fixture(scope="module")
-def xinwu_pieces(shared_data, tmp_path_factory):
-    from onemap.geo.build import build_map
-
-    x = shared_data / "jiangsu-xinwu"
-    m, _ = build_map(
-        [f"landuse={x / 'xinwu_land_use.gpkg'}", f"roads={x / 'xinwu_road_centerlines.gpkg'}"],
-        tmp_path_factory.mktemp("xinwu") / "xinwu.gpkg",
-        landuse_mapping="euluc",
-    )
-    return road_pieces(m.metric("roads"))
 
 
 def test_real_district_decisions_follow_the_exact_length_share(xinwu_pieces):

@@ -10,7 +10,6 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onemap.routing.corridors import road_pieces
 from onemap.routing.sections import side_rectangles
 
 
@@ -53,21 +52,9 @@ def test_bends_and_z_are_left_to_geos():
     assert ok.tolist() == [False, False] and len(rects) == 0
 
 
-@pytest.fixture(scope="module")
-def xinwu_lines(shared_data, tmp_path_factory):
-    from onemap.geo.build import build_map
-
-    x = shared_data / "jiangsu-xinwu"
-    m, _ = build_map(
-        [f"landuse={x / 'xinwu_land_use.gpkg'}", f"roads={x / 'xinwu_road_centerlines.gpkg'}"],
-        tmp_path_factory.mktemp("xinwu") / "xinwu.gpkg",
-        landuse_mapping="euluc",
-    )
-    return np.asarray(road_pieces(m.metric("roads")).geometry.values, dtype=object)
-
-
 @pytest.mark.parametrize("width", [0.75, 1.5, 3.5, 7.0, 12.25])
-def test_every_straight_piece_of_a_real_district(xinwu_lines, width):
+def test_every_straight_piece_of_a_real_district(xinwu_pieces, width):
+    xinwu_lines = np.asarray(xinwu_pieces.geometry.values, dtype=object)
     for sign in (1.0, -1.0):
         ok = assert_same_polygons(xinwu_lines, np.full(len(xinwu_lines), sign * width))
         assert ok.mean() > 0.5  # most pieces of a real district are straight
