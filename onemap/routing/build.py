@@ -19,7 +19,7 @@ from scipy.spatial import cKDTree
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
-from onemap.parallel import chunked, release_memory
+from onemap.parallel import chunked, collector_paused, release_memory
 from onemap.routing import store
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
 from onemap.routing.doors import EdgeGroups, edges_near, nearest_edges
@@ -46,21 +46,24 @@ def corridor_model(onemap, rules: Rules | str | None = None) -> tuple[CorridorMo
         saved = store.load_model(onemap, rules, GRAPH_LAYERS)  # the saved graph holds it too
         if saved is not None:
             return saved
-        roads = onemap.metric("roads")
-        if not len(roads):
-            raise OnemapInputError("the map has no roads: no corridors to route on", layer="roads")
-        model = build_corridors(
-            roads, onemap.metric("ducts"), rules.filing, green_space(onemap, rules)
-        )
-        overlay = Overlay.build(
-            model,
-            ducts_unoccupied=rules.filing.ducts_unoccupied,
-            tolerance_m=rules.filing.corridor_tolerance_m,
-        )
-        release_memory()  # the strips' temporary buffers and unions (see release_memory)
-        return model, overlay
+        with collector_paused():  # see collector_paused
+            return _build_model(onemap, rules)
 
     return onemap.cached("corridor_model", build, layers=GRAPH_LAYERS, rules=rules)
+
+
+def _build_model(onemap, rules: Rules) -> tuple[CorridorModel, Overlay]:
+    roads = onemap.metric("roads")
+    if not len(roads):
+        raise OnemapInputError("the map has no roads: no corridors to route on", layer="roads")
+    model = build_corridors(roads, onemap.metric("ducts"), rules.filing, green_space(onemap, rules))
+    overlay = Overlay.build(
+        model,
+        ducts_unoccupied=rules.filing.ducts_unoccupied,
+        tolerance_m=rules.filing.corridor_tolerance_m,
+    )
+    release_memory()  # the strips' temporary buffers and unions (see release_memory)
+    return model, overlay
 
 
 def green_space(onemap, rules: Rules) -> np.ndarray:
@@ -394,6 +397,11 @@ def _joined(
 
 def build_corridor_graph(onemap, rules: Rules) -> CorridorGraph:
     """Build the corridor graph of a map (use :func:`corridor_graph` for the cached one)."""
+    with collector_paused():  # millions of geometries (see collector_paused)
+        return _build_graph(onemap, rules)
+
+
+def _build_graph(onemap, rules: Rules) -> CorridorGraph:
     model, overlay = corridor_model(onemap, rules)
     builder = _base_edges(_with_door_crossings(onemap, model, rules), overlay)
     release_memory()  # the cut and classification chunks: the attach phase starts lean

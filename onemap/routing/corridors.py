@@ -243,7 +243,12 @@ def _junction_polygons(pieces: gpd.GeoDataFrame, ends: _Ends, motor: pd.DataFram
     if not len(pairs):
         return pd.DataFrame()
     d = disc_of[pairs["junction"]].to_numpy()
-    clipped = chunked(shapely.intersection, motor["geometry"].to_numpy()[pairs["motor"]], discs[d])
+    # the hull of the clipped strips is the hull of their hulls: fewer points to gather
+    clipped = chunked(
+        lambda strip, disc: shapely.convex_hull(shapely.intersection(strip, disc)),
+        motor["geometry"].to_numpy()[pairs["motor"]],
+        discs[d],
+    )
     coords, which = shapely.get_coordinates(clipped, return_index=True)
     if not len(coords):
         return pd.DataFrame()
@@ -252,11 +257,8 @@ def _junction_polygons(pieces: gpd.GeoDataFrame, ends: _Ends, motor: pd.DataFram
     hulls = shapely.convex_hull(shapely.multipoints(coords[order], indices=group[order]))
     polygonal = shapely.get_type_id(hulls) == 3
     have, hulls = have[polygonal], hulls[polygonal]
-    road_ids = pieces["road_id"].to_numpy()
-    names = (
-        pd.Series(road_ids[incident["piece"]].astype(str))
-        .groupby(incident["junction"].to_numpy())
-        .agg(lambda s: "/".join(sorted(set(s))))
+    names = _junction_names(
+        incident["junction"].to_numpy(), pieces["road_id"].to_numpy()[incident["piece"]]
     )
     width = 2 * per_j["radius"].to_numpy()[have]
     return pd.DataFrame(
@@ -277,6 +279,20 @@ def _junction_polygons(pieces: gpd.GeoDataFrame, ends: _Ends, motor: pd.DataFram
             "geometry": hulls,
         }
     )
+
+
+def _junction_names(junction: np.ndarray, road_id: np.ndarray) -> pd.Series:
+    """The distinct road ids meeting at each junction, sorted and joined by "/", by junction.
+
+    >>> _junction_names(np.array([4, 2, 4, 4]), np.array(["b", "c", "a", "b"])).to_dict()
+    {2: 'c', 4: 'a/b'}
+    """
+    pairs = pd.DataFrame({"j": junction, "name": road_id.astype(str)}).drop_duplicates()
+    pairs = pairs.sort_values(["j", "name"], kind="stable")
+    j, name = pairs["j"].to_numpy(), pairs["name"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, j[1:] != j[:-1]])
+    joined = ["/".join(part) for part in np.split(name, starts[1:])]
+    return pd.Series(joined, index=j[starts])
 
 
 def _crossings(pieces: gpd.GeoDataFrame, ends: _Ends, filing: Filing) -> np.ndarray:
