@@ -18,19 +18,37 @@ error                          HTTP    when
 
 from __future__ import annotations
 
+from onemap.errors import text_of
+from onemap.messages import FALLBACK_LANG, Message, msg
+
 
 class StoreError(Exception):
-    """Base class of the store's refusals; ``status`` is the HTTP status phase 2 answers."""
+    """Base class of the store's refusals; ``status`` is the HTTP status phase 2 answers.
+
+    ``message`` is a catalogue message (``msg(key, **params)``, see :mod:`onemap.messages`);
+    :meth:`text` gives it in a language, ``str(err)`` in English. ``details`` are the
+    machine-readable fields of the answer (ids, the action, the allowed actions).
+    """
 
     status = 500
 
-    def __init__(self, message: str, **details: object) -> None:
-        self.message = message
+    def __init__(self, message: Message | str, **details: object) -> None:
+        self.msg = message
         self.details = details
-        super().__init__(message)
+        super().__init__(self.text(FALLBACK_LANG))
 
-    def to_dict(self) -> dict[str, object]:
-        return {"error": self.message, **self.details}
+    @property
+    def message(self) -> str:
+        """The message in English."""
+        return self.text(FALLBACK_LANG)
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang``."""
+        return text_of(self.msg, lang)
+
+    def to_dict(self, lang: str = FALLBACK_LANG) -> dict[str, object]:
+        """The message (in ``lang``) and the details as JSON-ready fields."""
+        return {"error": self.text(lang), **self.details}
 
 
 class NotFound(StoreError):
@@ -52,8 +70,13 @@ class IllegalTransition(StoreError):
 
     def __init__(self, filing_id: str, action: str, status: str, allowed: list[str]) -> None:
         super().__init__(
-            f"filing {filing_id} is '{status}': action '{action}' is not allowed "
-            f"(allowed: {', '.join(allowed) or 'none'})",
+            msg(
+                "store.illegal_transition",
+                filing_id=filing_id,
+                status=status,
+                action=action,
+                allowed=", ".join(allowed) if allowed else msg("store.none_allowed"),
+            ),
             filing_id=filing_id,
             action=action,
             status=status,
