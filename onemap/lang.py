@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Literal
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 
 __all__ = [
     "CLASSES",
@@ -48,7 +49,7 @@ CLASS_LABELS: dict[str, dict[str, str]] = {
 def check_lang(lang: str) -> Lang:
     """``lang`` if it is a known language; an OnemapInputError naming the field otherwise."""
     if lang not in LANGS:
-        raise OnemapInputError(f"unknown language '{lang}'; use zh or en", field="lang")
+        raise OnemapInputError(msg("lang.unknown", lang=lang), field="lang")
     return lang  # type: ignore[return-value]
 
 

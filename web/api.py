@@ -36,6 +36,7 @@ from onemap.errors import OnemapInputError
 from onemap.geo.crs import parse_bbox
 from onemap.geo.schema import LAYER_NAMES, LAYERS
 from onemap.lang import check_lang
+from onemap.messages import msg
 from onemap.store import User
 from web import filings, services, verdicts
 from web import search as map_search
@@ -143,7 +144,8 @@ def _limit(state: AppState, limit: int | None) -> int:
     limit = limit or state.settings.default_limit
     if limit > state.settings.max_limit:
         raise OnemapInputError(
-            f"limit {limit} over this server's maximum {state.settings.max_limit}", field="limit"
+            msg("web.limit_over_max", limit=limit, max_limit=state.settings.max_limit),
+            field="limit",
         )
     return limit
 
@@ -212,7 +214,7 @@ async def push_project(
     result; on any failure nothing is stored.
     """
     if state.store is None:
-        raise OnemapInputError("this server has no store (its map is not in a file)")
+        raise OnemapInputError(msg("web.no_store"))
     # One trip to a worker thread for the proposal and the write, among the CPU-bound calls
     # that share the process's few threads first come, first served (PREVIEW_THREADS).
     call = partial(_push, state, body, pusher, idempotency_key)

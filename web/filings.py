@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from onemap.lang import check_lang
+from onemap.messages import msg
 from onemap.rules import resolve_rules
 from onemap.store import ACTIONS, STATUSES, Filing, StoreUnavailable, User
 from onemap.store.pdf import decision_pdf
@@ -72,7 +73,7 @@ def bearer_token(authorization: str | None) -> str | None:
 
 def _store(state: AppState):
     if state.store is None:
-        raise StoreUnavailable("this server has no store (its map is not in a file)")
+        raise StoreUnavailable(msg("web.no_store"))
     return state.store
 
 

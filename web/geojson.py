@@ -17,6 +17,7 @@ from shapely.geometry import shape
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import looks_swapped
+from onemap.messages import msg
 from onemap.routing.routefile import declared_crs
 
 
@@ -27,36 +28,32 @@ def geometry_of(obj: Any, *, field: str, types: Iterable[str]) -> shapely.Geomet
     """
     types = tuple(types)
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-        raise OnemapInputError("not a GeoJSON object (no string 'type')", field=field)
+        raise OnemapInputError(msg("geojson.not_object"), field=field)
     _wgs84_only(obj, field)
     if obj["type"] == "FeatureCollection":
         feats = obj.get("features")
         if not isinstance(feats, list):
-            raise OnemapInputError(
-                "'features' must be a list of GeoJSON Features", field=f"{field}.features"
-            )
+            raise OnemapInputError(msg("geojson.features_not_list"), field=f"{field}.features")
         if len(feats) != 1:
             raise OnemapInputError(
-                f"a FeatureCollection must hold exactly one feature here, it holds {len(feats)}",
+                msg("geojson.one_feature", n_feats=len(feats)),
                 field=field,
             )
         obj = feats[0]
         field = f"{field}.features[0]"
         if not isinstance(obj, dict) or obj.get("type") != "Feature":
-            raise OnemapInputError(
-                "not a GeoJSON Feature (an object with type 'Feature')", field=field
-            )
+            raise OnemapInputError(msg("geojson.not_feature"), field=field)
         _wgs84_only(obj, field)
     if obj.get("type") == "Feature":
         obj = obj.get("geometry")
         field = f"{field}.geometry"
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-            raise OnemapInputError("the Feature has no geometry object", field=field)
+            raise OnemapInputError(msg("geojson.no_geometry"), field=field)
         _wgs84_only(obj, field)
     try:
         geom = shape(obj)
     except Exception as exc:  # shapely raises several types for malformed coordinates
-        raise OnemapInputError(f"malformed GeoJSON geometry: {exc}", field=field) from None
+        raise OnemapInputError(msg("geojson.malformed", exc=exc), field=field) from None
     return _check(geom, field, types)
 
 
@@ -70,26 +67,24 @@ def _wgs84_only(obj: dict, field: str) -> None:
     except CRSError:
         ok = False
     if not ok:
-        raise OnemapInputError(
-            f"geometries here must be lon/lat (EPSG:4326), not '{name}'", field=f"{field}.crs"
-        )
+        raise OnemapInputError(msg("geojson.not_wgs84", name=name), field=f"{field}.crs")
 
 
 def _check(geom: shapely.Geometry, field: str, types: tuple[str, ...]) -> shapely.Geometry:
     if geom.is_empty:
-        raise OnemapInputError("the geometry is empty", field=field)
+        raise OnemapInputError(msg("geojson.empty"), field=field)
     if geom.geom_type not in types:
-        raise OnemapInputError(f"expected {' or '.join(types)}, got {geom.geom_type}", field=field)
+        raise OnemapInputError(
+            msg("geojson.type", expected=" or ".join(types), found=geom.geom_type), field=field
+        )
     coords = shapely.get_coordinates(geom)
     if not len(coords) or not np.isfinite(coords).all():
-        raise OnemapInputError("the geometry has no valid coordinates", field=field)
+        raise OnemapInputError(msg("geojson.no_valid_coordinates"), field=field)
     bounds = (*coords.min(axis=0), *coords.max(axis=0))
     if looks_swapped(bounds):
-        raise OnemapInputError(
-            "coordinates look like lat,lon: GeoJSON wants lon,lat (x = longitude)", field=field
-        )
+        raise OnemapInputError(msg("geojson.swapped"), field=field)
     if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
-        raise OnemapInputError("coordinates are not lon/lat degrees (EPSG:4326)", field=field)
+        raise OnemapInputError(msg("geojson.not_degrees"), field=field)
     return geom
 
 
@@ -99,6 +94,4 @@ def require_inside(
     """OnemapInputError unless ``geom`` lies within the map's lon/lat ``bounds``."""
     if not shapely.box(*bounds).covers(geom):
         w, s, e, n = (round(v, 5) for v in bounds)
-        raise OnemapInputError(
-            f"coordinates outside the map (the map covers lon {w}…{e}, lat {s}…{n})", field=field
-        )
+        raise OnemapInputError(msg("geojson.outside_map", w=w, e=e, s=s, n=n), field=field)

@@ -14,6 +14,7 @@ from shapely.geometry import mapping
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import STORAGE_CRS
 from onemap.geo.mapfile import OneMap
+from onemap.messages import msg
 
 SEARCH_LAYERS = (
     ("landuse", "parcel_id", "parcel"),
@@ -123,7 +124,7 @@ def search(onemap: OneMap, q: str, limit: int = 10) -> dict[str, Any]:
     """
     text = q.strip()
     if not text:
-        raise OnemapInputError("the search text is empty", field="q")
+        raise OnemapInputError(msg("web.search_empty"), field="q")
     results: list[dict[str, Any]] = []
     point = _lonlat_query(text, onemap.bounds)
     if point is not None:
@@ -177,8 +178,7 @@ def corridors_geojson(onemap: OneMap, bbox: tuple[float, float, float, float]) -
     w, s, e, n = bbox
     if e - w > CORRIDOR_MAX_SPAN_DEG or n - s > CORRIDOR_MAX_SPAN_DEG:
         raise OnemapInputError(
-            f"bbox is too large for corridor strips: at most {CORRIDOR_MAX_SPAN_DEG}° a side "
-            "(zoom in)",
+            msg("web.bbox_too_large", max_deg=CORRIDOR_MAX_SPAN_DEG),
             field="bbox",
         )
 

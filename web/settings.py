@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 from onemap.routing.routefile import MAX_ROUTE_VERTICES
 
 Tiles = Literal["none", "osm", "tianditu"]
@@ -66,11 +67,11 @@ def load_settings(config: str | Path | None = None, **overrides: object) -> WebS
     if path:
         path = Path(path)
         if not path.exists():
-            raise OnemapInputError("web config file not found", file=str(path))
+            raise OnemapInputError(msg("web.config_not_found"), file=str(path))
         try:
             data.update(tomllib.loads(path.read_text(encoding="utf-8")))
         except tomllib.TOMLDecodeError as exc:
-            raise OnemapInputError(f"not valid TOML: {exc}", file=str(path)) from exc
+            raise OnemapInputError(msg("common.invalid_toml", exc=exc), file=str(path)) from exc
     for env, key in (
         (ENV_TOKEN, "api_token"),
         (ENV_TILES, "tiles"),
@@ -84,4 +85,8 @@ def load_settings(config: str | Path | None = None, **overrides: object) -> WebS
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or None
-        raise OnemapInputError(first["msg"], file=str(path) if path else None, field=field) from exc
+        raise OnemapInputError(
+            msg("common.invalid_value", detail=first["msg"]),
+            file=str(path) if path else None,
+            field=field,
+        ) from exc

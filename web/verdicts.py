@@ -261,6 +261,6 @@ def check_route_file(
         except OnemapInputError as exc:
             # Name the user's file, not our temporary copy.
             raise OnemapInputError(
-                exc.message, file=filename, layer=exc.layer, row=exc.row, field=exc.field
+                exc.msg, file=filename, layer=exc.layer, row=exc.row, field=exc.field
             ) from exc
     return verdict_dict(onemap, line, check_route(onemap, line, voltage_kv, date), lang)

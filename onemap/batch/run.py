@@ -21,6 +21,7 @@ from typing import Any
 from onemap.batch.tasks import diagnose_task, failed, readiness_task
 from onemap.errors import OnemapInputError
 from onemap.lang import CLASSES
+from onemap.messages import msg
 
 __all__ = ["KINDS", "BatchResult", "MapOutcome", "check_inputs", "cluster_client", "run_batch"]
 
@@ -98,12 +99,12 @@ def check_inputs(
     workers read them, so a map they cannot reach is reported by its task instead.
     """
     if not paths:
-        raise OnemapInputError("give at least one map", field="maps")
+        raise OnemapInputError(msg("batch.no_maps"), field="maps")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise OnemapInputError("the output is a file, not a folder", file=str(out))
+        raise OnemapInputError(msg("batch.output_is_file"), file=str(out))
     if not out.exists() and not out.parent.is_dir():
-        raise OnemapInputError("the output folder's parent does not exist", file=str(out))
+        raise OnemapInputError(msg("batch.output_parent_missing"), file=str(out))
     resolved: list[Path] = []
     seen: dict[str, Path] = {}
     for p in paths:
@@ -111,11 +112,10 @@ def check_inputs(
         if path in resolved:
             continue  # the same map twice is run once
         if local and not path.is_file():
-            raise OnemapInputError("map file not found", file=str(p))
+            raise OnemapInputError(msg("geo.map_file_not_found"), file=str(p))
         if path.stem in seen:
             raise OnemapInputError(
-                f"two maps named '{path.stem}' ({seen[path.stem]}, {path}): "
-                "their results would overwrite each other",
+                msg("batch.duplicate_map_name", name=path.stem, first=seen[path.stem], second=path),
                 file=str(p),
             )
         seen[path.stem] = path
@@ -139,14 +139,14 @@ def cluster_client(
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise OnemapInputError(
-                f"cannot reach the Dask scheduler: {exc}", field="scheduler"
+                msg("batch.scheduler_unreachable", exc=exc), field="scheduler"
             ) from exc
         with client:
             yield client
         return
     n = workers or max(1, os.cpu_count() or 1)
     if n < 1:
-        raise OnemapInputError("the number of workers must be ≥ 1", field="workers")
+        raise OnemapInputError(msg("batch.workers_below_one"), field="workers")
     # A worker that dies (out of memory, killed) has its map rescheduled `retries` times.
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
         cluster = LocalCluster(
@@ -219,12 +219,14 @@ def run_batch(
         cannot be made, an unknown kind or an unreachable scheduler.
     """
     if kind not in KINDS:
-        raise OnemapInputError(f"unknown batch '{kind}'; use {', '.join(KINDS)}", field="kind")
+        raise OnemapInputError(
+            msg("batch.unknown_kind", kind=kind, kinds=", ".join(KINDS)), field="kind"
+        )
     task, columns = KINDS[kind]
     local = scheduler is None and client is None
     maps = check_inputs(paths, out_dir, local=local)
     if workers is not None and workers < 1:
-        raise OnemapInputError("the number of workers must be ≥ 1", field="workers")
+        raise OnemapInputError(msg("batch.workers_below_one"), field="workers")
     out = Path(out_dir).expanduser().absolute()
     out.mkdir(exist_ok=True)
     t0 = time.perf_counter()

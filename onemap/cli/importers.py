@@ -9,6 +9,7 @@ from rich.table import Table
 
 from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 
 
 def _print_report(title: str, report) -> None:
@@ -81,10 +82,11 @@ def import_pandapower_cmd(
     from onemap.geo.importers.pandapower import BUILTINS, import_pandapower
 
     if (net is None) == (builtin is None):
-        raise OnemapInputError("give either NET.json or --builtin NAME", field="NET")
+        raise OnemapInputError(msg("cli.net_or_builtin"), field="NET")
     if builtin is not None and builtin not in BUILTINS:
         raise OnemapInputError(
-            f"unknown builtin network '{builtin}'; known: {', '.join(BUILTINS)}", field="builtin"
+            msg("cli.unknown_builtin", builtin=builtin, builtins=", ".join(BUILTINS)),
+            field="builtin",
         )
     report = import_pandapower(builtin or net, out)
     if json_out:

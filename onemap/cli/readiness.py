@@ -10,6 +10,7 @@ from rich.table import Table
 
 from onemap.cli._app import (
     JsonOption,
+    LangOption,
     app,
     console,
     emit_json,
@@ -19,6 +20,7 @@ from onemap.cli._app import (
 )
 from onemap.errors import OnemapInputError
 from onemap.lang import CLASSES
+from onemap.messages import msg
 
 _GROUP_NAMES = {
     "lv": "0.4 kV",
@@ -49,7 +51,7 @@ def _parse_date(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise OnemapInputError(f"expected YYYY-MM-DD, got '{text}'", field="date") from None
+        raise OnemapInputError(msg("cli.expected_date", text=text), field="date") from None
 
 
 @app.command("preview")
@@ -60,7 +62,7 @@ def preview_cmd(
     kw: float = typer.Option(..., "--kw", help="Requested capacity in kW."),
     category: str = typer.Option(..., "--category", help="Customer category (DESIGN §8)."),
     date: str | None = typer.Option(None, "--date", help="Application date YYYY-MM-DD."),
-    lang: str = typer.Option("zh", "--lang", help="zh or en."),
+    lang: str = LangOption,
     year: int | None = typer.Option(
         None, "--year", help="Answer for this year (assets' in_service, projects' expected_year)."
     ),
@@ -158,7 +160,7 @@ def readiness_cmd(
     from onemap.rules import resolve_rules
 
     if (kw is None) != (category is None):
-        raise OnemapInputError("give --kw and --category together, or neither", field="kw")
+        raise OnemapInputError(msg("cli.kw_with_category"), field="kw")
     onemap = read_map(map_path)
     if category is not None:
         check_request(resolve_rules(onemap), kw, category)  # the map's own rule table

@@ -10,6 +10,7 @@ import typer
 
 from onemap.cli._app import app, console, handles_errors
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 
 DEMO_MAP = Path(__file__).resolve().parents[2] / "data" / "demo.gpkg"
 # Each worker process holds the whole map and its graph: more than a few buys nothing on the
@@ -54,7 +55,7 @@ def serve(
     pushes = settings.api_token is not None
     n = default_workers(pushes) if workers is None else workers
     if n < 1:
-        raise OnemapInputError(f"--workers must be at least 1, got {n}", field="workers")
+        raise OnemapInputError(msg("cli.workers_below_one", n=n), field="workers")
     # One process at this point: temporaries of a writer killed mid-write (kill -9) go now.
     from onemap.geo.mapfile import remove_orphans
 

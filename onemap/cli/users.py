@@ -8,6 +8,7 @@ import typer
 
 from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 
 users_app = typer.Typer(
     name="users",
@@ -36,7 +37,7 @@ def add_cmd(
 
     check_role(role, field="role")  # before touching any database
     if map_path is not None and store_url is not None:
-        raise OnemapInputError("give --map or --store, not both", field="store")
+        raise OnemapInputError(msg("cli.map_or_store"), field="store")
     store = open_store(map_path=map_path, url=store_url)
     try:
         user, token = store.add_user(name, role)

@@ -29,6 +29,7 @@ from onemap.errors import OnemapInputError
 from onemap.geo.mapfile import OneMap
 from onemap.grid.forecast import forecast_load
 from onemap.grid.years import as_of
+from onemap.messages import msg
 from onemap.routing.feasible import Nearest, Pair, nearest_feasible, nearest_pair
 from onemap.routing.network import Network, contracted_pass, network_of
 from onemap.rules import Rules, resolve_rules
@@ -60,14 +61,14 @@ def readiness(
     t0 = time.perf_counter()
     if (kw is None) != (category is None):
         raise OnemapInputError(
-            "give both kW and category, or neither (each parcel's own forecast)",
+            msg("connection.kw_with_category"),
             field="kw" if kw is None else "category",
         )
     if category is not None:
         check_request(rules, kw, category)
     parcels = onemap.metric("landuse")
     if not len(parcels):
-        raise OnemapInputError("the map has no parcels", layer="landuse")
+        raise OnemapInputError(msg("connection.no_parcels"), layer="landuse")
     fc = onemap.cached("forecast", lambda: forecast_load(onemap, rules), rules=rules)
     n = len(fc)
     cats = fc["category"].to_numpy(dtype=object) if category is None else np.full(n, category)

@@ -11,6 +11,7 @@ import numpy as np
 
 from onemap.errors import OnemapInputError
 from onemap.geo.mapfile import OneMap
+from onemap.messages import msg
 from onemap.rules import Rules
 
 __all__ = [
@@ -44,17 +45,17 @@ def check_request(rules: Rules, kw: float | None, category: str) -> None:
     (item 8) or above the category's credible maximum."""
     cat = rules.category(category)
     if kw is None or not np.isfinite(kw) or kw <= 0:
-        raise OnemapInputError(f"requested kW must be a positive number, got {kw}", field="kw")
+        raise OnemapInputError(msg("connection.kw_not_positive", kw=kw), field="kw")
     conn = rules.connection
     if connection_group(rules, category) == "lv" and kw > conn.lv_max_kw:
         raise OnemapInputError(
-            f"{kw:g} kW is above the low-voltage limit of {conn.lv_max_kw:g} kW "
-            f"(item {conn.lv_max_kw_item}); ask for a 10/20 kV category such as hv_single",
+            msg("connection.kw_above_lv", kw=kw, limit=conn.lv_max_kw, item=conn.lv_max_kw_item),
             field="kw",
         )
     if cat.max_kw is not None and kw > cat.max_kw:
         raise OnemapInputError(
-            f"{kw:g} kW is not credible for {category} (at most {cat.max_kw:g} kW)", field="kw"
+            msg("connection.kw_not_credible", kw=kw, category=category, max_kw=cat.max_kw),
+            field="kw",
         )
 
 
@@ -62,10 +63,10 @@ def require_grid(onemap: OneMap, group: str) -> None:
     """Refuse a map without anything a group can connect to (assets; ≥ 35 kV: substations)."""
     if group == "ehv":
         if not len(onemap["substations"]):
-            raise OnemapInputError("the map has no substations to connect to", layer="substations")
+            raise OnemapInputError(msg("connection.no_substations"), layer="substations")
     elif not len(onemap["assets"]):
         raise OnemapInputError(
-            "the map has no assets (transformers, ring main units …) to connect to",
+            msg("connection.no_assets"),
             layer="assets",
         )
 

@@ -17,6 +17,7 @@ from shapely.geometry import LineString, mapping
 from onemap.connection.points import Sources
 from onemap.errors import OnemapInputError
 from onemap.lang import CLASSES, DEFAULT_LANG, check_lang, class_label, pick
+from onemap.messages import msg
 from onemap.procedure.timeline import Timeline
 from onemap.routing.contract import Contraction
 from onemap.routing.feasible import Nearest
@@ -90,7 +91,9 @@ class ReadinessResult:
         """The chosen route of one parcel (metric CRS), materialised on demand; None for D."""
         hit = np.flatnonzero(self.layer["parcel_id"].to_numpy() == parcel_id)
         if not len(hit):
-            raise OnemapInputError(f"no parcel '{parcel_id}'", layer="landuse", field="parcel_id")
+            raise OnemapInputError(
+                msg("connection.no_parcel", parcel_id=parcel_id), layer="landuse", field="parcel_id"
+            )
         row = self.layer.iloc[int(hit[0])]
         if row["readiness"] == "D":
             return None
@@ -302,7 +305,9 @@ def parcel_why(
     rules = resolve_rules(onemap, rules)
     hit = np.flatnonzero(result.layer["parcel_id"].astype(str).to_numpy() == str(parcel_id))
     if not len(hit):
-        raise OnemapInputError(f"no parcel '{parcel_id}'", layer="landuse", field="parcel_id")
+        raise OnemapInputError(
+            msg("connection.no_parcel", parcel_id=parcel_id), layer="landuse", field="parcel_id"
+        )
     i = int(hit[0])
     row = result.layer.iloc[i]
     category, cls = str(row["category"]), str(row["readiness"])

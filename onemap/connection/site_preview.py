@@ -28,6 +28,7 @@ from onemap.grid.forecast import forecast_load
 from onemap.grid.powerflow import headroom_basis
 from onemap.grid.years import as_of
 from onemap.lang import DEFAULT_LANG, check_lang
+from onemap.messages import msg
 from onemap.procedure.cost import preview_cost
 from onemap.procedure.timeline import Timeline, documents, online_note, payer, tariff_hint, timeline
 from onemap.routing.check import check_route
@@ -62,8 +63,15 @@ def _site(onemap: OneMap, lon: float, lat: float) -> tuple[int | None, float, fl
     west, south, east, north = onemap.bounds
     if not (west <= lon <= east and south <= lat <= north):
         raise OnemapInputError(
-            f"the point {lon:.6f},{lat:.6f} is outside the map "
-            f"({west:.4f},{south:.4f} – {east:.4f},{north:.4f})",
+            msg(
+                "connection.point_outside_map",
+                lon=lon,
+                lat=lat,
+                west=west,
+                south=south,
+                east=east,
+                north=north,
+            ),
             field="at",
         )
     x, y = lonlat_to_metric(lon, lat, onemap.crs_metric)
@@ -127,7 +135,7 @@ def preview(
         rows, off, lead = net.locate(x, y, filing)
         if not len(rows) and not filing:
             raise OnemapInputError(
-                f"no road corridor within {rules.filing.attach_max_m:g} m of the point",
+                msg("connection.no_corridor_near", attach_max_m=rules.filing.attach_max_m),
                 field="at",
             )
         return rows, dict(zip(rows.tolist(), off.tolist(), strict=True)), lead

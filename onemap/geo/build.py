@@ -21,6 +21,7 @@ from onemap.geo.layers import LayerReport, validate_layer
 from onemap.geo.mapfile import OneMap, write_map
 from onemap.geo.schema import LAYERS
 from onemap.geo.sources import Source, parse_specs, read_source
+from onemap.messages import msg
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "data" / "mappings"
 
@@ -77,7 +78,7 @@ def load_landuse_mapping(source: str | Path) -> LanduseMapping:
     if not path.exists() and (MAPPINGS_DIR / f"{source}.toml").exists():
         path = MAPPINGS_DIR / f"{source}.toml"
     if not path.exists():
-        raise OnemapInputError("land-use mapping table not found", file=str(source))
+        raise OnemapInputError(msg("geo.mapping_not_found"), file=str(source))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         return LanduseMapping(
@@ -88,20 +89,20 @@ def load_landuse_mapping(source: str | Path) -> LanduseMapping:
             codes=_codes_table(data["codes"], str(path)),
         )
     except (tomllib.TOMLDecodeError, KeyError, UnicodeDecodeError) as exc:
-        raise OnemapInputError(f"bad mapping table: {exc}", file=str(path)) from exc
+        raise OnemapInputError(msg("geo.bad_mapping", exc=exc), file=str(path)) from exc
 
 
 def _codes_table(codes: object, path: str) -> dict[str, str]:
     if not isinstance(codes, dict):
         raise OnemapInputError(
-            f"'codes' must be a table of source code = 用地用海 code, not {type(codes).__name__}",
+            msg("geo.mapping_codes_not_table", kind=type(codes).__name__),
             file=path,
             field="codes",
         )
     bad = next((k for k, v in codes.items() if not isinstance(v, str | int)), None)
     if bad is not None:
         raise OnemapInputError(
-            f"code '{bad}' maps to {codes[bad]!r}; expected a 用地用海 code",
+            msg("geo.mapping_bad_target", bad=bad, target=codes[bad]),
             file=path,
             field="codes",
         )
@@ -114,7 +115,7 @@ def apply_landuse_mapping(
     """Add ``landuse_code`` (and generated ``parcel_id`` if asked) from a mapping table."""
     if mapping.code_column not in gdf.columns:
         raise OnemapInputError(
-            f"column '{mapping.code_column}' named by the mapping table {mapping.path} is missing",
+            msg("geo.mapping_column_missing", code_column=mapping.code_column, path=mapping.path),
             file=source,
             layer="landuse",
             field=mapping.code_column,
@@ -126,8 +127,7 @@ def apply_landuse_mapping(
         row = int(unmapped.to_numpy().nonzero()[0][0])
         values = sorted(set(raw[unmapped].astype(str)))[:10]
         raise OnemapInputError(
-            f"unknown land-use code '{raw.iloc[row]}' (unmapped values {values}) in the mapping "
-            f"table {mapping.path}",
+            msg("geo.unmapped_landuse_code", code=raw.iloc[row], values=values, path=mapping.path),
             file=source,
             layer="landuse",
             row=row,
@@ -165,15 +165,13 @@ def build_map(
     to sources that declare none; ``encoding`` overrides Shapefile DBF detection.
     """
     if Path(out).is_dir():
-        raise OnemapInputError(
-            "is a directory; give a .gpkg file path", file=str(out), field="--out"
-        )
+        raise OnemapInputError(msg("geo.output_is_dir"), file=str(out), field="--out")
     if crs is not None:
         _check_crs_name(crs)
     mapping = load_landuse_mapping(landuse_mapping) if landuse_mapping else None
     sources = parse_specs(files)
     if not sources:
-        raise OnemapInputError("no input files")
+        raise OnemapInputError(msg("geo.no_inputs"))
     frames: dict[str, list[gpd.GeoDataFrame]] = {}
     reports: dict[str, list[LayerReport]] = {}
     for src in sources:
@@ -260,9 +258,7 @@ def _check_crs_name(crs: str) -> None:
     try:
         CRS.from_user_input(crs)
     except CRSError:
-        raise OnemapInputError(
-            f"unknown CRS '{crs}'; give an EPSG code such as EPSG:4549", field="crs"
-        ) from None
+        raise OnemapInputError(msg("geo.unknown_crs", crs=crs), field="crs") from None
 
 
 def _merge(name: str, parts: list[gpd.GeoDataFrame], sources: list[Source]) -> gpd.GeoDataFrame:
@@ -275,7 +271,7 @@ def _merge(name: str, parts: list[gpd.GeoDataFrame], sources: list[Source]) -> g
         value = merged.loc[dup, id_col].iloc[0]
         files = ", ".join(s.label for s in sources if s.layer == name)
         raise OnemapInputError(
-            f"duplicate id '{value}' across the sources of this layer ({files})",
+            msg("geo.duplicate_id_across_sources", value=value, files=files),
             layer=name,
             field=id_col,
         )

@@ -16,6 +16,7 @@ from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 
 STORAGE_CRS = "EPSG:4326"
 # CGCS2000 / 3-degree Gauss-Kruger CM 75E (EPSG:4534) … CM 135E (EPSG:4554), 3° apart.
@@ -144,11 +145,9 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     try:
         w, s, e, n = (float(v) for v in text.split(","))
     except ValueError:
-        raise OnemapInputError(
-            f"bbox must be W,S,E,N in degrees (four numbers), got '{text}'", field="bbox"
-        ) from None
+        raise OnemapInputError(msg("geo.bbox_format", text=text), field="bbox") from None
     if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
-        raise OnemapInputError(f"bbox '{text}' is not lon/lat degrees", field="bbox")
+        raise OnemapInputError(msg("geo.bbox_not_degrees", text=text), field="bbox")
     if w >= e or s >= n:
-        raise OnemapInputError(f"bbox '{text}' is empty: need W < E and S < N", field="bbox")
+        raise OnemapInputError(msg("geo.bbox_empty", text=text), field="bbox")
     return w, s, e, n

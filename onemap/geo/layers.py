@@ -23,6 +23,7 @@ import shapely
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import STORAGE_CRS, looks_geographic, looks_like_degrees_in, looks_swapped
 from onemap.geo.schema import CROSS_SECTION, LAYERS, YEAR_NOTE, YEAR_RANGE, LayerSchema
+from onemap.messages import Message, msg
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -83,38 +84,36 @@ def road_class_of(value: object) -> str:
     return aliases.get(text, aliases["default"])
 
 
-def _err(msg: str, report: LayerReport, row=None, fieldname=None) -> OnemapInputError:
-    return OnemapInputError(msg, file=report.source, layer=report.layer, row=row, field=fieldname)
+def _err(message: Message, report: LayerReport, row=None, fieldname=None) -> OnemapInputError:
+    return OnemapInputError(
+        message, file=report.source, layer=report.layer, row=row, field=fieldname
+    )
 
 
 def check_crs(gdf: gpd.GeoDataFrame, report: LayerReport, crs: str | None) -> gpd.GeoDataFrame:
     """Assign ``crs`` where the source has none; refuse a missing CRS, swapped or wrong axes."""
     if gdf.crs is None:
         if crs is None:
-            raise _err("the source has no CRS; give one with --crs EPSG:nnnn", report)
+            raise _err(msg("geo.no_crs"), report)
         gdf = gdf.set_crs(crs)
         report.notes.append(f"CRS {crs} assigned (--crs)")
     if gdf.crs.is_projected and len(gdf):
         bounds = tuple(gdf.total_bounds)
         if looks_like_degrees_in(bounds, gdf.crs):
             raise _err(
-                f"the coordinates look like lon/lat degrees ({bounds}) but the CRS is the "
-                f"projected {gdf.crs.to_string()}, spanning metres outside its area; "
-                "declare EPSG:4326 (or reproject the source)",
+                msg("geo.degrees_in_projected_crs", bounds=bounds, crs=gdf.crs.to_string()),
                 report,
             )
     if gdf.crs.is_geographic and len(gdf):
         bounds = tuple(gdf.total_bounds)
         if looks_swapped(bounds):
             raise _err(
-                f"coordinates look like lat/lon swapped (x within ±90, y beyond ±90: {bounds}); "
-                "swap the axes in the source",
+                msg("geo.axes_swapped", bounds=bounds),
                 report,
             )
         if not looks_geographic(bounds):
             raise _err(
-                f"the CRS {gdf.crs.to_string()} is geographic but the coordinates are not degrees "
-                f"({bounds}); the declared CRS is wrong",
+                msg("geo.geographic_not_degrees", crs=gdf.crs.to_string(), bounds=bounds),
                 report,
             )
     return gdf
@@ -141,14 +140,12 @@ def _check_present_and_finite(gdf: gpd.GeoDataFrame, report: LayerReport) -> Non
     missing = shapely.is_missing(geom) | shapely.is_empty(geom)
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
-        raise _err("empty or missing geometry", report, row=row, fieldname="geometry")
+        raise _err(msg("geo.geometry_missing"), report, row=row, fieldname="geometry")
     coords, index = shapely.get_coordinates(geom, return_index=True)
     bad = ~np.isfinite(coords).all(axis=1)
     if bad.any():
         row = int(index[np.flatnonzero(bad)[0]])
-        raise _err(
-            "a coordinate is non-finite (NaN or infinity)", report, row=row, fieldname="geometry"
-        )
+        raise _err(msg("geo.coordinate_not_finite"), report, row=row, fieldname="geometry")
 
 
 def _repair_geometries(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
@@ -168,7 +165,7 @@ def _repair_geometries(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: Layer
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise _err(
-            f"geometry type {types[row]} where {'/'.join(schema.geometry)} is expected",
+            msg("geo.geometry_type", found=types[row], expected="/".join(schema.geometry)),
             report,
             row=row,
             fieldname="geometry",
@@ -193,19 +190,25 @@ def _coerce(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
             bad = num.isna() & series.notna() & (series.astype(str).str.strip() != "")
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise _err(f"'{series.iloc[row]}' is not a number", report, row, col.name)
+                raise _err(msg("geo.not_number", value=series.iloc[row]), report, row, col.name)
             gdf[col.name] = num = num.astype(float)
             infinite = num.notna() & ~np.isfinite(num)
             if infinite.any():
                 row = int(np.flatnonzero(infinite.to_numpy())[0])
-                raise _err(f"'{series.iloc[row]}' is not a finite number", report, row, col.name)
+                raise _err(
+                    msg("geo.not_finite_number", value=series.iloc[row]), report, row, col.name
+                )
             if col.maximum is not None:
                 over = num > col.maximum
                 if over.any():
                     row = int(np.flatnonzero(over.to_numpy())[0])
                     raise _err(
-                        f"{num.iloc[row]:g} exceeds the maximum {col.maximum:g} "
-                        f"({col.maximum_note})",
+                        msg(
+                            "geo.over_maximum",
+                            value=num.iloc[row],
+                            maximum=col.maximum,
+                            note=col.maximum_note,
+                        ),
                         report,
                         row,
                         col.name,
@@ -215,7 +218,9 @@ def _coerce(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
             bad = (num.isna() & series.notna()) | (num.notna() & (num % 1 != 0))
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise _err(f"'{series.iloc[row]}' is not a whole number", report, row, col.name)
+                raise _err(
+                    msg("geo.not_whole_number", value=series.iloc[row]), report, row, col.name
+                )
             fill = col.default if col.default is not None else 0
             gdf[col.name] = num.fillna(fill).astype(np.int64)
         elif col.kind == "year":
@@ -229,7 +234,7 @@ def _coerce(gdf: gpd.GeoDataFrame, schema: LayerSchema, report: LayerReport):
                 row = int(np.flatnonzero(~ok.to_numpy())[0])
                 allowed = ", ".join(str(a) for a in col.allowed)
                 raise _err(
-                    f"value '{values.iloc[row]}' not allowed; expected one of {allowed}",
+                    msg("geo.value_not_allowed", value=values.iloc[row], allowed=allowed),
                     report,
                     row,
                     col.name,
@@ -243,16 +248,19 @@ def _years(series: pd.Series, report: LayerReport, name: str) -> pd.Series:
     blank = series.isna() | (series.astype(str).str.strip() == "")
     first, last = YEAR_RANGE
     checks = (
-        (num.isna() & ~blank, "is not a year"),
-        (num.notna() & ~np.isfinite(num.fillna(0.0)), "is not a year"),
-        (num.notna() & ((num < first) | (num > last)), f"is not a year ({YEAR_NOTE})"),
-        (num.notna() & (num % 1 != 0), "is not a whole year"),
+        (num.isna() & ~blank, msg("geo.not_year")),
+        (num.notna() & ~np.isfinite(num.fillna(0.0)), msg("geo.not_year")),
+        (
+            num.notna() & ((num < first) | (num > last)),
+            msg("geo.not_year_in_range", note=YEAR_NOTE),
+        ),
+        (num.notna() & (num % 1 != 0), msg("geo.not_whole_year")),
     )
     for bad, what in checks:
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise _err(
-                f"'{series.iloc[row]}' {what}: {name} is a calendar year, e.g. 2028",
+                msg("geo.bad_year", value=series.iloc[row], what=what, name=name),
                 report,
                 row,
                 name,
@@ -267,11 +275,9 @@ def _check_ids(ids: pd.Series, report: LayerReport, column: str) -> None:
             continue
         bad = next((ch for ch in value if unicodedata.category(ch) == "Cc"), None)
         if bad is not None:
-            raise _err(
-                f"id {value!r} contains the control character U+{ord(bad):04X}", report, row, column
-            )
+            raise _err(msg("geo.id_control_char", value=value, code=ord(bad)), report, row, column)
         if not value.strip():
-            raise _err(f"id {value!r} is only whitespace", report, row, column)
+            raise _err(msg("geo.id_whitespace", value=value), report, row, column)
 
 
 def _as_text(value: object) -> str | None:
@@ -324,7 +330,7 @@ def fill_cross_sections(roads: gpd.GeoDataFrame, report: LayerReport) -> gpd.Geo
         negative = roads[col] < 0
         if negative.any():
             row = int(np.flatnonzero(negative.to_numpy())[0])
-            raise _err("width must be >= 0", report, row, col)
+            raise _err(msg("geo.width_negative"), report, row, col)
     report.filled["roads"] = int(any_missing.sum())
     return roads
 
@@ -345,12 +351,12 @@ def validate_layer(
     """
     if name not in LAYERS:
         raise OnemapInputError(
-            f"unknown layer; layers are {', '.join(LAYERS)}", file=source, layer=name
+            msg("geo.unknown_layer", layers=", ".join(LAYERS)), file=source, layer=name
         )
     schema = LAYERS[name]
     report = LayerReport(layer=name, source=source)
     if len(gdf) == 0:
-        raise _err("the layer is empty", report)
+        raise _err(msg("geo.layer_empty"), report)
     gdf = gdf.reset_index(drop=True)
     _check_present_and_finite(gdf, report)
     gdf = check_crs(gdf.copy(), report, crs)
@@ -359,7 +365,7 @@ def validate_layer(
     if missing:
         have = ", ".join(c for c in gdf.columns if c != gdf.geometry.name)
         raise _err(
-            f"missing required column(s) {', '.join(missing)}; the source has: {have}",
+            msg("geo.columns_missing", missing=", ".join(missing), have=have),
             report,
             fieldname=missing[0],
         )
@@ -369,7 +375,7 @@ def validate_layer(
     ids = gdf[schema.id_column]
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise _err("missing id", report, row, schema.id_column)
+        raise _err(msg("geo.id_missing"), report, row, schema.id_column)
     _check_ids(ids, report, schema.id_column)
     dup = ids.duplicated(keep=False)
     if dup.any() and schema.id_column in report.renamed_columns.values():
@@ -385,7 +391,10 @@ def validate_layer(
     if dup.any():
         rows = np.flatnonzero(dup.to_numpy())[:5].tolist()
         raise _err(
-            f"duplicate id '{ids.iloc[rows[0]]}' (rows {rows})", report, rows[0], schema.id_column
+            msg("geo.duplicate_id", value=ids.iloc[rows[0]], rows=rows),
+            report,
+            rows[0],
+            schema.id_column,
         )
     if name == "roads":
         gdf = fill_cross_sections(gdf, report)
@@ -407,8 +416,11 @@ def _check_landuse_codes(gdf: gpd.GeoDataFrame, report: LayerReport) -> None:
     if not known.all():
         row = int(np.flatnonzero(~known.to_numpy())[0])
         raise _err(
-            f"unknown land-use code '{codes.iloc[row]}': not a 用地用海 code in "
-            f"{DATA_DIR / 'landuse_codes.toml'}; map foreign codes with --landuse-mapping TABLE",
+            msg(
+                "geo.unknown_landuse_code",
+                code=codes.iloc[row],
+                table=DATA_DIR / "landuse_codes.toml",
+            ),
             report,
             row,
             "landuse_code",

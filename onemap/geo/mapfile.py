@@ -29,6 +29,7 @@ import pyogrio
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import STORAGE_CRS
 from onemap.geo.schema import LAYER_NAMES, LAYERS
+from onemap.messages import msg
 
 META_TABLE = "onemap_meta"
 # Layer tokens: a process-wide counter, so a token is never reused (unlike id() of a freed frame).
@@ -277,14 +278,14 @@ def read_map(path: str | Path) -> OneMap:
     """Read a one map written by :func:`write_map` (``onemap build``)."""
     path = Path(path)
     if not path.exists():
-        raise OnemapInputError("map file not found", file=str(path))
+        raise OnemapInputError(msg("geo.map_file_not_found"), file=str(path))
     try:
         listed = {str(row[0]) for row in pyogrio.list_layers(path)}
     except Exception as exc:  # GDAL raises many types for a non-GeoPackage
-        raise OnemapInputError(f"not a GeoPackage: {exc}", file=str(path)) from exc
+        raise OnemapInputError(msg("geo.not_geopackage", exc=exc), file=str(path)) from exc
     if META_TABLE not in listed:
         raise OnemapInputError(
-            f"not a one map (no '{META_TABLE}' table); build it with `onemap build`",
+            msg("geo.not_onemap", table=META_TABLE),
             file=str(path),
         )
     meta_df = pyogrio.read_dataframe(path, layer=META_TABLE)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from onemap.messages import Message, msg
+
 # "year": a whole calendar year within YEAR_RANGE, stored as float (NaN: no year).
 Kind = Literal["str", "float", "int", "year"]
 
@@ -23,7 +25,7 @@ class Column:
     default: object = None  # value used when an optional column is absent
     # Plausibility bound of a float column (inclusive); every float must also be finite.
     maximum: float | None = None
-    maximum_note: str = ""  # where the bound comes from (or why it is assumed)
+    maximum_note: Message | str = ""  # where the bound comes from (or why it is assumed)
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,13 @@ CROSS_SECTION = (
 # below it (a 10-lane expressway carriageway with median is ~45 m); 100 m catches unit errors
 # (cm or mm entered as m) and overflow values (inf, 1e308) that break the geometry code.
 MAX_STRIP_WIDTH_M = 100.0
-MAX_STRIP_WIDTH_NOTE = "assumed bound: no single road strip is wider than 100 m (CJJ 37 ≤ ~45 m)"
+MAX_STRIP_WIDTH_NOTE = msg("geo.max_strip_width_note")
 
 # Years of the map over time (issue 17 item 5): the year an element enters service, the year a
 # project takes its load. Assumed plausibility bound, not from a standard: catches in-service
 # flags (0/1), two-digit years and unit slips.
 YEAR_RANGE = (1900, 2200)
-YEAR_NOTE = "assumed bound: a year between 1900 and 2200"
+YEAR_NOTE = msg("geo.year_note", first=YEAR_RANGE[0], last=YEAR_RANGE[1])
 IN_SERVICE = "in_service"  # substations, feeders, assets: the year it enters service
 EXPECTED_YEAR = "expected_year"  # projects: the year it takes its load
 YEAR_LAYERS: dict[str, str] = {

@@ -19,6 +19,7 @@ import pyogrio
 
 from onemap.errors import OnemapInputError
 from onemap.geo.schema import LAYER_NAMES
+from onemap.messages import msg
 
 # Tried in order when a Shapefile has no .cpg: UTF-8, then GB18030 (a superset of GBK/GB2312).
 _FALLBACK_ENCODINGS = ("utf-8", "gb18030")
@@ -46,7 +47,8 @@ def parse_specs(specs: list[str]) -> list[Source]:
             path_text, _, src_layer = rest.partition(":")
             if name not in LAYER_NAMES:
                 raise OnemapInputError(
-                    f"unknown layer name '{name}'; layers are {', '.join(LAYER_NAMES)}", file=spec
+                    msg("geo.unknown_layer_name", name=name, layers=", ".join(LAYER_NAMES)),
+                    file=spec,
                 )
             path = _existing(path_text)
             sources.append(Source(name, path, src_layer or _single_layer(path)))
@@ -59,8 +61,9 @@ def parse_specs(specs: list[str]) -> list[Source]:
         matched = [n for n in present if n in LAYER_NAMES]
         if not matched:
             raise OnemapInputError(
-                f"no layer named after a one-map layer ({', '.join(LAYER_NAMES)}); the file has "
-                f"{', '.join(present)}. Name the file after its layer or write NAME=FILE",
+                msg(
+                    "geo.no_layer_named", layers=", ".join(LAYER_NAMES), present=", ".join(present)
+                ),
                 file=str(path),
             )
         sources.extend(Source(n, path, n) for n in matched)
@@ -70,9 +73,9 @@ def parse_specs(specs: list[str]) -> list[Source]:
 def _existing(text: str) -> Path:
     path = Path(text)
     if not path.exists():
-        raise OnemapInputError("file not found", file=text)
+        raise OnemapInputError(msg("geo.file_not_found"), file=text)
     if path.is_dir():
-        raise OnemapInputError("is a directory, not a vector file", file=text)
+        raise OnemapInputError(msg("geo.is_directory"), file=text)
     return path
 
 
@@ -80,7 +83,7 @@ def _list_layers(path: Path):
     try:
         return pyogrio.list_layers(path)
     except Exception as exc:  # GDAL raises several types for unreadable files
-        raise OnemapInputError(f"cannot read as a vector file: {exc}", file=str(path)) from exc
+        raise OnemapInputError(msg("geo.not_vector", exc=exc), file=str(path)) from exc
 
 
 def _single_layer(path: Path) -> str | None:
@@ -91,8 +94,7 @@ def _single_layer(path: Path) -> str | None:
     if len(spatial) == 1:
         return spatial[0]
     raise OnemapInputError(
-        f"the file has several layers ({', '.join(str(r[0]) for r in layers)}); "
-        "write NAME=FILE:LAYER to pick one",
+        msg("geo.several_layers", layers=", ".join(str(r[0]) for r in layers)),
         file=str(path),
     )
 
@@ -106,7 +108,7 @@ def read_source(source: Source, encoding: str | None = None) -> gpd.GeoDataFrame
         return pyogrio.read_dataframe(source.path, layer=source.source_layer, **kwargs)
     except Exception as exc:
         raise OnemapInputError(
-            f"cannot read: {exc}", file=source.label, layer=source.layer
+            msg("geo.unreadable", exc=exc), file=source.label, layer=source.layer
         ) from exc
 
 
@@ -119,7 +121,7 @@ def shapefile_encoding(shp: Path, encoding: str | None = None) -> str:
     if not dbf.exists():
         dbf = shp.with_suffix(".DBF")
     if not dbf.exists():
-        raise OnemapInputError("the Shapefile has no .dbf beside it", file=str(shp))
+        raise OnemapInputError(msg("geo.no_dbf"), file=str(shp))
     cpg = shp.with_suffix(".cpg")
     if encoding:
         _known_codec(encoding, file=None, field="encoding")
@@ -136,9 +138,12 @@ def shapefile_encoding(shp: Path, encoding: str | None = None) -> str:
         if bad:
             row, name = bad
             hint = next((e for e in _FALLBACK_ENCODINGS if not _first_undecodable(fields, e)), None)
-            tip = f"; it decodes as {hint.upper()}: try --encoding {hint.upper()}" if hint else ""
+            tip = msg("geo.encoding_tip", encoding=hint.upper()) if hint else ""
             raise OnemapInputError(
-                f"text is not valid {declared}{tip}", file=str(dbf), row=row, field=name
+                msg("geo.text_not_encoding", declared=declared, tip=tip),
+                file=str(dbf),
+                row=row,
+                field=name,
             )
         _refuse_cjk_as_latin(fields, declared, dbf)
         return declared
@@ -146,9 +151,7 @@ def shapefile_encoding(shp: Path, encoding: str | None = None) -> str:
         if not _first_undecodable(fields, candidate):
             return candidate
     row, name = _first_undecodable(fields, _FALLBACK_ENCODINGS[-1]) or (None, None)
-    raise OnemapInputError(
-        "text is neither UTF-8 nor GBK; give --encoding", file=str(dbf), row=row, field=name
-    )
+    raise OnemapInputError(msg("geo.encoding_unknown"), file=str(dbf), row=row, field=name)
 
 
 def _known_codec(name: str, *, file: str | None, field: str | None) -> None:
@@ -156,7 +159,7 @@ def _known_codec(name: str, *, file: str | None, field: str | None) -> None:
         codecs.lookup(name)
     except LookupError:
         raise OnemapInputError(
-            f"unknown encoding '{name}' (use e.g. UTF-8, GBK, GB18030)", file=file, field=field
+            msg("geo.unknown_encoding", name=name), file=file, field=field
         ) from None
 
 
@@ -165,14 +168,19 @@ def _dbf_text_fields(dbf: Path):
     data = dbf.read_bytes()
     if len(data) < 32:
         raise OnemapInputError(
-            f"not a valid dBASE file: {len(data)} bytes, shorter than its 32-byte header",
+            msg("geo.dbf_short", n_data=len(data)),
             file=str(dbf),
         )
     n_records, header_len, record_len = struct.unpack("<IHH", data[4:12])
     if header_len < 33 or header_len + n_records * record_len > len(data) + 1:
         raise OnemapInputError(
-            f"not a valid dBASE file: header announces {n_records} records of {record_len} "
-            f"bytes after {header_len} header bytes, the file has {len(data)}",
+            msg(
+                "geo.dbf_size",
+                n_records=n_records,
+                record_len=record_len,
+                header_len=header_len,
+                n_data=len(data),
+            ),
             file=str(dbf),
         )
     fields, offset, pos = [], 1, 32  # offset 1: each record starts with a deletion flag
@@ -241,9 +249,14 @@ def _refuse_cjk_as_latin(fields, encoding: str, dbf: Path) -> None:
     row, name, raw, reading = cjk[0]
     shown = raw.rstrip(b" \0").decode(encoding, "replace").strip()
     raise OnemapInputError(
-        f"--encoding/.cpg says {encoding}, a single-byte encoding, but {len(cjk)} of the "
-        f"{non_ascii} non-ASCII texts are Chinese in GB18030 ('{shown}' would be stored for "
-        f"'{reading}'); use --encoding GB18030 (or fix the .cpg)",
+        msg(
+            "geo.encoding_single_byte",
+            encoding=encoding,
+            n_cjk=len(cjk),
+            non_ascii=non_ascii,
+            shown=shown,
+            reading=reading,
+        ),
         file=str(dbf),
         row=row,
         field=name,

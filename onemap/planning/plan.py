@@ -37,6 +37,7 @@ from onemap.connection.results import ReadinessResult
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import STORAGE_CRS, metric_to_lonlat
 from onemap.geo.mapfile import OneMap, atomic_gpkg, write_map_layers
+from onemap.messages import msg
 from onemap.planning.beforeafter import Allocation, compare, with_sites
 from onemap.planning.siting import Method, SitingProblem, SitingSolution, gap, solve
 from onemap.rules import Rules, resolve_rules
@@ -80,13 +81,14 @@ def candidate_sites(
     if sites is None or not len(sites):
         codes = ", ".join(rules.substation.candidate_landuse_codes)
         raise OnemapInputError(
-            f"no candidate sites: no free power-supply land ({codes}) on the map and no "
-            "candidate file (--candidates)",
+            msg("planning.no_candidates_on_map", codes=codes),
             field="candidates",
         )
     dup = sites["site_id"][sites["site_id"].duplicated()]
     if len(dup):
-        raise OnemapInputError(f"duplicate candidate id '{dup.iloc[0]}'", field="site_id")
+        raise OnemapInputError(
+            msg("planning.duplicate_candidate", site_id=dup.iloc[0]), field="site_id"
+        )
     return gpd.GeoDataFrame(sites, geometry="geometry", crs=onemap.crs_metric)
 
 
@@ -120,16 +122,14 @@ def _file_sites(onemap: OneMap, candidates: str | Path | gpd.GeoDataFrame) -> gp
         path = Path(candidates)
         name = str(path)
         if not path.exists():
-            raise OnemapInputError("candidate file not found", file=name)
+            raise OnemapInputError(msg("planning.candidate_file_not_found"), file=name)
         try:
             if path.suffix.lower() == ".csv":
                 table = pd.read_csv(path)
                 cols = {c.lower(): c for c in table.columns}
                 lon, lat = cols.get("lon") or cols.get("x"), cols.get("lat") or cols.get("y")
                 if lon is None or lat is None:
-                    raise OnemapInputError(
-                        "a CSV of candidates needs lon and lat columns", file=name
-                    )
+                    raise OnemapInputError(msg("planning.csv_no_lonlat"), file=name)
                 gdf = gpd.GeoDataFrame(
                     table, geometry=gpd.points_from_xy(table[lon], table[lat]), crs=STORAGE_CRS
                 )
@@ -138,16 +138,18 @@ def _file_sites(onemap: OneMap, candidates: str | Path | gpd.GeoDataFrame) -> gp
         except OnemapInputError:
             raise
         except Exception as exc:  # GDAL/pandas raise many types for unreadable input
-            raise OnemapInputError(f"cannot read candidates: {exc}", file=name) from exc
+            raise OnemapInputError(
+                msg("planning.candidates_unreadable", exc=exc), file=name
+            ) from exc
     if not len(gdf):
-        raise OnemapInputError("the candidate file has no points", file=name, field="candidates")
+        raise OnemapInputError(msg("planning.candidates_empty"), file=name, field="candidates")
     if gdf.crs is None:
         gdf = gdf.set_crs(STORAGE_CRS)
     types = gdf.geometry.geom_type.to_numpy()
     bad = np.flatnonzero((types != "Point") | gdf.geometry.is_empty.to_numpy())
     if len(bad):
         raise OnemapInputError(
-            f"candidate sites must be points, found {types[bad[0]]}", file=name, row=int(bad[0])
+            msg("planning.candidates_not_points", types=types[bad[0]]), file=name, row=int(bad[0])
         )
     lonlat = gdf.to_crs(STORAGE_CRS)
     west, south, east, north = onemap.bounds
@@ -156,9 +158,17 @@ def _file_sites(onemap: OneMap, candidates: str | Path | gpd.GeoDataFrame) -> gp
     if len(outside):
         r = int(outside[0])
         raise OnemapInputError(
-            f"candidate {x[r]:.6f},{y[r]:.6f} is outside the map "
-            f"({west:.4f},{south:.4f} – {east:.4f},{north:.4f}); {len(outside)} of {len(gdf)} "
-            "candidates are outside",
+            msg(
+                "planning.candidate_outside",
+                x=x[r],
+                y=y[r],
+                west=west,
+                south=south,
+                east=east,
+                north=north,
+                n_outside=len(outside),
+                n_total=len(gdf),
+            ),
             file=name,
             row=r,
         )
@@ -361,12 +371,10 @@ def plan_many(
     rules = resolve_rules(onemap, rules)
     ks = [int(k) for k in ks]
     if not ks:
-        raise OnemapInputError("give at least one number of new substations", field="k")
+        raise OnemapInputError(msg("planning.no_k"), field="k")
     bad = [k for k in ks if k <= 0]
     if bad:
-        raise OnemapInputError(
-            f"the number of new substations must be ≥ 1, got {bad[0]}", field="new_substations"
-        )
+        raise OnemapInputError(msg("planning.k_below_one", k=bad[0]), field="new_substations")
     step = _stepper(progress, 3 + 2 * len(ks))
     step("readiness before")
     before = readiness(onemap, rules=rules)
@@ -374,7 +382,7 @@ def plan_many(
     too_many = [k for k in ks if k > len(sites)]
     if too_many:
         raise OnemapInputError(
-            f"{too_many[0]} new substations asked for but only {len(sites)} candidate sites",
+            msg("planning.k_over_candidates", k=too_many[0], n_sites=len(sites)),
             field="new_substations",
         )
     step("distances")

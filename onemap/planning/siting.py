@@ -32,6 +32,7 @@ from typing import Literal
 import numpy as np
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 
 Method = Literal["exact", "greedy", "auto"]
 # Relative tolerance when comparing loads in kW (float sums of forecast loads).
@@ -65,15 +66,15 @@ class SitingProblem:
         demand = np.asarray(demand_kw, dtype=float).reshape(-1)
         if demand.size != n:
             raise OnemapInputError(
-                f"{demand.size} demand loads for a distance matrix with {n} columns",
+                msg("planning.demand_size", size=demand.size, n=n),
                 field="demand_kw",
             )
         radius = np.broadcast_to(np.asarray(radius_m, dtype=float), (n,)).copy()
         capacity = np.broadcast_to(np.asarray(capacity_kw, dtype=float), (m,)).copy()
         if np.any(demand < 0) or np.any(np.isnan(demand)):
-            raise OnemapInputError("demand loads must be ≥ 0", field="demand_kw")
+            raise OnemapInputError(msg("planning.demand_negative"), field="demand_kw")
         if np.any(capacity <= 0) or np.any(np.isnan(capacity)):
-            raise OnemapInputError("site capacities must be > 0", field="capacity_kw")
+            raise OnemapInputError(msg("planning.capacity_not_positive"), field="capacity_kw")
         return cls(dist, demand, radius, capacity)
 
     @property
@@ -127,12 +128,12 @@ class SitingSolution:
 
 def _check_k(problem: SitingProblem, k: int) -> None:
     if problem.n_candidates == 0:
-        raise OnemapInputError("no candidate sites", field="candidates")
+        raise OnemapInputError(msg("planning.no_candidates"), field="candidates")
     if k <= 0:
-        raise OnemapInputError(f"the number of new substations must be ≥ 1, got {k}", field="k")
+        raise OnemapInputError(msg("planning.k_below_one", k=k), field="k")
     if k > problem.n_candidates:
         raise OnemapInputError(
-            f"{k} new substations asked for but only {problem.n_candidates} candidate sites",
+            msg("planning.k_over_candidates", k=k, n_sites=problem.n_candidates),
             field="k",
         )
 

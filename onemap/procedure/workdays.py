@@ -23,6 +23,7 @@ import chinese_calendar
 from lunardate import LunarDate
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 
 # Years LunarDate can convert (its table runs 1900–2099); before it nothing is computed.
 LUNAR_YEARS = range(1900, 2100)
@@ -64,7 +65,7 @@ def statutory_holidays(year: int) -> frozenset[dt.date]:
     days |= {dt.date(year, 10, d) for d in (1, 2, 3)}
     if year < LUNAR_YEARS.start:
         raise OnemapInputError(
-            f"year {year} is before {LUNAR_YEARS.start}: its holidays cannot be computed",
+            msg("procedure.year_too_early", year=year, start=LUNAR_YEARS.start),
             field="date",
         )
     if year in LUNAR_YEARS:
@@ -99,8 +100,9 @@ def add_workdays(submitted: dt.date, workdays: int) -> Deadline:
         raise ValueError("workdays must be >= 0")
     if submitted.year < LUNAR_YEARS.start:
         raise OnemapInputError(
-            f"{submitted.isoformat()} is before {LUNAR_YEARS.start}: working days cannot be "
-            "counted on the official calendar",
+            msg(
+                "procedure.date_too_early", submitted=submitted.isoformat(), start=LUNAR_YEARS.start
+            ),
             field="date",
         )
     day, counted, provisional = submitted, 0, False
@@ -109,8 +111,12 @@ def add_workdays(submitted: dt.date, workdays: int) -> Deadline:
             day += dt.timedelta(days=1)
         except OverflowError:
             raise OnemapInputError(
-                f"{workdays} working days after {submitted.isoformat()} run past "
-                f"{dt.date.max.isoformat()}, the last date that can be represented",
+                msg(
+                    "procedure.date_too_late",
+                    workdays=workdays,
+                    submitted=submitted.isoformat(),
+                    last=dt.date.max.isoformat(),
+                ),
                 field="date",
             ) from None
         working, guessed = is_workday(day)

@@ -25,6 +25,7 @@ import numpy as np
 import shapely
 
 from onemap.errors import OnemapInputError
+from onemap.messages import Joined, Message, msg
 from onemap.routing.build import corridor_model
 from onemap.routing.corridors import EPS
 from onemap.routing.filing import FilingVerdict, Placement, Reason, evaluate, parse_date
@@ -37,7 +38,9 @@ class RouteGapError(OnemapInputError):
     """A MultiLineString route whose parts do not join. ``parts`` holds each part's verdict and
     ``gaps`` each gap: {after_part, distance_m, at: [x, y] metric}."""
 
-    def __init__(self, message: str, *, parts: list[FilingVerdict], gaps: list[dict[str, Any]]):
+    def __init__(
+        self, message: Message | str, *, parts: list[FilingVerdict], gaps: list[dict[str, Any]]
+    ):
         super().__init__(message, field="route")
         self.parts = parts
         self.gaps = gaps
@@ -95,7 +98,7 @@ def _end_runs(corridor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _parts(geom) -> list[shapely.LineString]:
     parts = [g for g in shapely.get_parts(geom) if shapely.length(g) > EPS]
     if not parts:
-        raise OnemapInputError("the route has no length (degenerate line)", field="route")
+        raise OnemapInputError(msg("routing.zero_length"), field="route")
     return parts
 
 
@@ -190,16 +193,38 @@ def check_route(
     if gaps:
         verdicts = [_verdict(ctx, [p]) for p in parts]
         max_gap = max(g["distance_m"] for g in gaps)
-        listing = "; ".join(
-            f"part {g['after_part']}→{g['after_part'] + 1}: {g['distance_m']:.1f} m" for g in gaps
-        )
-        verdict_list = ", ".join(
-            f"part {i}: {v.length_m:.1f} m, {'eligible' if v.eligible else ','.join(v.codes)}"
-            for i, v in enumerate(verdicts)
-        )
         raise RouteGapError(
-            f"线路有 {len(gaps)} 处断开（最大 {max_gap:.1f} 米）/ the route has {len(gaps)} "
-            f"gap(s): {listing}; checked per part: {verdict_list}",
+            msg(
+                "routing.route_gaps",
+                n_gaps=len(gaps),
+                max_gap=max_gap,
+                listing=Joined(
+                    tuple(
+                        msg(
+                            "routing.gap_part",
+                            a=g["after_part"],
+                            b=g["after_part"] + 1,
+                            distance_m=g["distance_m"],
+                        )
+                        for g in gaps
+                    ),
+                    "; ",
+                ),
+                verdict_list=Joined(
+                    tuple(
+                        msg(
+                            "routing.part_verdict",
+                            i=i,
+                            length_m=v.length_m,
+                            outcome=msg("routing.part_eligible")
+                            if v.eligible
+                            else ",".join(v.codes),
+                        )
+                        for i, v in enumerate(verdicts)
+                    ),
+                    ", ",
+                ),
+            ),
             parts=verdicts,
             gaps=gaps,
         )
@@ -254,11 +279,11 @@ def _inside_map(onemap: Any, parts: list[shapely.LineString], ctx: _Context) -> 
     outside = bounds[2] < west or bounds[0] > east or bounds[3] < south or bounds[1] > north
     if outside:
         hint = (
-            "; the coordinates look like degrees — give crs='EPSG:4326'"
+            msg("routing.outside_map_hint")
             if abs(bounds[0]) <= 180 and abs(bounds[1]) <= 90
             else ""
         )
-        raise OnemapInputError(f"the route lies outside the map's extent{hint}", field="route")
+        raise OnemapInputError(msg("routing.outside_map", hint=hint), field="route")
 
 
 def _foreign(onemap: Any, pieces: Pieces) -> np.ndarray | None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from onemap.errors import OnemapInputError
 from onemap.lang import check_lang
+from onemap.messages import msg
 from onemap.procedure.workdays import Deadline, add_workdays
 from onemap.routing.overlay import CODE, Pieces
 from onemap.routing.verdict_segments import Segment, as_table, segment_table
@@ -317,7 +318,7 @@ def parse_date(date: dt.date | str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(date))
     except ValueError:
-        raise OnemapInputError(f"expected a date YYYY-MM-DD, got '{date}'", field="date") from None
+        raise OnemapInputError(msg("routing.expected_date", date=date), field="date") from None
 
 
 def procedure_for(length_m: float, voltage_kv: float, corridor_ok: bool, rules: Rules):

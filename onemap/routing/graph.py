@@ -35,6 +35,7 @@ from scipy.spatial import cKDTree
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
+from onemap.messages import msg
 from onemap.routing.contract import Contraction, contract
 from onemap.routing.corridors import EPS, CorridorModel
 from onemap.routing.filing import eligible_mask
@@ -299,7 +300,7 @@ class CorridorGraph:
         """CSR rows of node ids (identical numbers; validated)."""
         idx = np.asarray(nodes, dtype=np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= self.n_nodes):
-            raise OnemapInputError("node id outside the corridor graph", field="node")
+            raise OnemapInputError(msg("routing.node_outside_graph"), field="node")
         return idx
 
     # -- paths ------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ class CorridorGraph:
             return self._edge_pieces(np.empty(0, int), np.empty((0, 2)), np.empty((0, 2)))
         edge = self._edge_lookup(nodes[:-1], nodes[1:])
         if (edge < 0).any():
-            raise OnemapInputError("consecutive nodes are not joined by an edge", field="node")
+            raise OnemapInputError(msg("routing.nodes_not_joined"), field="node")
         return self._edge_pieces(edge, self.xy[nodes[:-1]], self.xy[nodes[1:]])
 
     def _edge_pieces(self, edge: np.ndarray, a: np.ndarray, b: np.ndarray) -> Pieces:
@@ -405,7 +406,7 @@ class CorridorGraph:
         edge, isolated = self._nearest_reaching(q, limit)
         if edge < 0:
             raise OnemapInputError(
-                f"no road corridor within {limit:g} m of the point; it is outside the mapped roads",
+                msg("routing.no_corridor_near", limit=limit),
                 field="location",
             )
         a, b = self.xy[self.u[edge]], self.xy[self.v[edge]]

@@ -22,6 +22,7 @@ from pyproj.exceptions import CRSError
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import STORAGE_CRS, looks_geographic, transformer
+from onemap.messages import Message, msg
 
 LINE_TYPES = ("LineString", "MultiLineString")
 
@@ -38,7 +39,7 @@ def check_vertex_count(geom, limit: int | None, source: str | None) -> None:
     n = int(shapely.get_num_coordinates(geom))
     if n > limit:
         raise OnemapInputError(
-            f"the route has {n} vertices, more than the limit of {limit}; simplify it",
+            msg("routing.too_many_vertices", n=n, limit=limit),
             file=source,
             field="route",
         )
@@ -47,7 +48,7 @@ def check_vertex_count(geom, limit: int | None, source: str | None) -> None:
 def _crs_of(name: str, source: str | None) -> CRS:
     crs = _parsed_crs(name)
     if crs is None:
-        raise OnemapInputError(f"unknown CRS '{name}'", file=source, field="crs")
+        raise OnemapInputError(msg("routing.unknown_crs", name=name), file=source, field="crs")
     return crs
 
 
@@ -67,8 +68,11 @@ def _to_metric(geom, src: CRS | str, crs_metric: str, source: str | None):
         bounds = shapely.bounds(geom)
         if not looks_geographic(tuple(bounds)):
             raise OnemapInputError(
-                f"the CRS {src.to_string()} is geographic but the coordinates are not degrees "
-                f"({tuple(round(b, 3) for b in bounds)})",
+                msg(
+                    "routing.geographic_not_degrees",
+                    crs=src.to_string(),
+                    bounds=tuple(round(b, 3) for b in bounds),
+                ),
                 file=source,
                 field="crs",
             )
@@ -78,29 +82,28 @@ def _to_metric(geom, src: CRS | str, crs_metric: str, source: str | None):
 
 def _check_line(geom, source: str | None):
     if geom is None or shapely.is_empty(geom):
-        raise OnemapInputError("the route geometry is empty", file=source, field="geometry")
+        raise OnemapInputError(msg("routing.geometry_empty"), file=source, field="geometry")
     if geom.geom_type not in LINE_TYPES:
         raise OnemapInputError(
-            f"a route must be a LineString or MultiLineString, not {geom.geom_type}",
+            msg("routing.not_line", geom_type=geom.geom_type),
             file=source,
             field="geometry",
         )
     coords = shapely.get_coordinates(geom)
     if not np.isfinite(coords).all():
-        raise OnemapInputError("the route has non-finite coordinates", file=source)
+        raise OnemapInputError(msg("routing.not_finite"), file=source)
     return geom
 
 
-def _line_from_points(pts, source: str, what: str):
+def _line_from_points(pts, source: str, what: Message):
     """A LineString from a vertex list; OnemapInputError naming the file when the list has fewer
     than two distinct vertices or a non-finite coordinate (GEOS would raise, or NaN propagate)."""
     xy = np.asarray(pts, dtype=float).reshape(-1, 2)
     if not np.isfinite(xy).all():
-        raise OnemapInputError(f"{what} has a non-finite coordinate (NaN or infinity)", file=source)
+        raise OnemapInputError(msg("routing.part_not_finite", what=what), file=source)
     if len(np.unique(xy, axis=0)) < 2:
         raise OnemapInputError(
-            f"{what} has {len(xy)} vertex(es) but fewer than 2 distinct points; a route needs "
-            "at least two",
+            msg("routing.part_too_short", what=what, n_xy=len(xy)),
             file=source,
             field="geometry",
         )
@@ -120,7 +123,7 @@ def declared_crs(obj: dict, source: str | None, field: str = "crs") -> str | Non
     name = props.get("name") if isinstance(props, dict) else None
     if not isinstance(name, str) or not name.strip():
         raise OnemapInputError(
-            'the \'crs\' member must be {"type": "name", "properties": {"name": "EPSG:nnnn"}}',
+            msg("routing.bad_crs_member"),
             file=source,
             field=field,
         )
@@ -134,30 +137,30 @@ def _geojson_geometry(obj: Any, source: str | None, field: str = "route") -> tup
     OnemapInputError naming ``field`` and the member, never a TypeError/AttributeError.
     """
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-        raise OnemapInputError("not a GeoJSON object (no string 'type')", file=source, field=field)
+        raise OnemapInputError(msg("geojson.not_object"), file=source, field=field)
     declared = declared_crs(obj, source, f"{field}.crs")
     kind = obj["type"]
     if kind == "FeatureCollection":
         features = obj.get("features")
         if not isinstance(features, list):
             raise OnemapInputError(
-                "'features' must be a list of GeoJSON Features",
+                msg("geojson.features_not_list"),
                 file=source,
                 field=f"{field}.features",
             )
         for k, f in enumerate(features):
             if not isinstance(f, dict) or f.get("type") != "Feature":
                 raise OnemapInputError(
-                    f"features[{k}] is not a GeoJSON Feature (an object with type 'Feature')",
+                    msg("routing.feature_not_feature", k=k),
                     file=source,
                     field=f"{field}.features[{k}]",
                 )
         features = [f for f in features if f.get("geometry")]
         if not features:
-            raise OnemapInputError("the file has no features with a geometry", file=source)
+            raise OnemapInputError(msg("routing.no_features"), file=source)
         if len(features) > 1:
             raise OnemapInputError(
-                f"the file has {len(features)} features; give one route per file", file=source
+                msg("routing.several_features", n_features=len(features)), file=source
             )
         obj = features[0]
         kind = obj["type"]
@@ -165,11 +168,11 @@ def _geojson_geometry(obj: Any, source: str | None, field: str = "route") -> tup
     if kind == "Feature":
         obj = obj.get("geometry")
         if not obj:
-            raise OnemapInputError("the feature has no geometry", file=source, field=field)
+            raise OnemapInputError(msg("routing.feature_no_geometry"), file=source, field=field)
         field = f"{field}.geometry"
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
             raise OnemapInputError(
-                "the feature's geometry is not a GeoJSON geometry object",
+                msg("routing.feature_geometry_not_object"),
                 file=source,
                 field=field,
             )
@@ -180,7 +183,7 @@ def _geojson_geometry(obj: Any, source: str | None, field: str = "route") -> tup
         geom = shapely.geometry.shape(obj)
     except Exception as exc:  # shapely raises several types for malformed GeoJSON
         raise OnemapInputError(
-            f"invalid GeoJSON geometry: {exc}", file=source, field=field
+            msg("routing.invalid_geometry", exc=exc), file=source, field=field
         ) from None
     return geom, declared
 
@@ -220,7 +223,7 @@ def as_metric_line(
         try:
             line = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise OnemapInputError(f"not valid JSON: {exc}", file=source) from exc
+            raise OnemapInputError(msg("routing.invalid_json", exc=exc), file=source) from exc
     if isinstance(line, dict):
         geom, declared = _geojson_geometry(line, source)
         _check_line(geom, source)
@@ -229,8 +232,7 @@ def as_metric_line(
         if src is None:
             if not looks_geographic(tuple(shapely.bounds(geom))):
                 raise OnemapInputError(
-                    "the coordinates are not degrees and no CRS is declared; declare the CRS "
-                    "(GeoJSON 'crs' member) or export in WGS 84",
+                    msg("routing.no_crs_not_degrees"),
                     file=source,
                     field="crs",
                 )
@@ -240,14 +242,14 @@ def as_metric_line(
         _check_line(line, source)
         check_vertex_count(line, max_vertices, source)
         return line if crs is None else _to_metric(line, crs, crs_metric, source)
-    raise OnemapInputError(f"cannot read a route from {type(line).__name__}", file=source)
+    raise OnemapInputError(msg("routing.unreadable_type", kind=type(line).__name__), file=source)
 
 
 def _kml_lines(path: Path) -> list:
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
-        raise OnemapInputError(f"not valid KML: {exc}", file=str(path)) from exc
+        raise OnemapInputError(msg("routing.invalid_kml", exc=exc), file=str(path)) from exc
 
     def local(tag: str) -> str:
         return tag.rsplit("}", 1)[-1]
@@ -269,15 +271,15 @@ def _kml_lines(path: Path) -> list:
                             lines.append(coords(c))
                         except ValueError as exc:
                             raise OnemapInputError(
-                                f"bad KML coordinates: {exc}", file=str(path)
+                                msg("routing.bad_kml_coordinates", exc=exc), file=str(path)
                             ) from exc
         if lines:
             features.append(lines)
     if not features:
-        raise OnemapInputError("the file has no line features", file=str(path))
+        raise OnemapInputError(msg("routing.no_line_features"), file=str(path))
     if len(features) > 1:
         raise OnemapInputError(
-            f"the file has {len(features)} line features; give one route per file",
+            msg("routing.several_line_features", n_features=len(features)),
             file=str(path),
         )
     return features[0]
@@ -289,7 +291,7 @@ def _dxf_geometry(path: Path):
     try:
         doc = ezdxf.readfile(str(path))
     except (OSError, ezdxf.DXFStructureError) as exc:
-        raise OnemapInputError(f"not a readable DXF: {exc}", file=str(path)) from exc
+        raise OnemapInputError(msg("routing.invalid_dxf", exc=exc), file=str(path)) from exc
     lines = []
     source = str(path)
     for e in doc.modelspace():
@@ -307,15 +309,15 @@ def _dxf_geometry(path: Path):
                 pts.append(pts[0])
             lines.append(pts)
     if not lines:
-        raise OnemapInputError("the DXF has no LINE or POLYLINE entities", file=str(path))
+        raise OnemapInputError(msg("routing.dxf_no_lines"), file=str(path))
     parts = [
-        _line_from_points(p, source, f"DXF entity {k + 1} of the model space")
+        _line_from_points(p, source, msg("routing.dxf_entity", n=k + 1))
         for k, p in enumerate(lines)
     ]
     merged = shapely.line_merge(shapely.multilinestrings(parts))
     if merged.geom_type != "LineString":
         raise OnemapInputError(
-            f"the DXF has {len(shapely.get_parts(merged))} separate lines; give one route per file",
+            msg("routing.dxf_several_lines", n_lines=len(shapely.get_parts(merged))),
             file=str(path),
         )
     return merged
@@ -333,17 +335,17 @@ def read_route(
     path = Path(path)
     source = str(path)
     if not path.exists():
-        raise OnemapInputError("route file not found", file=source)
+        raise OnemapInputError(msg("routing.file_not_found"), file=source)
     suffix = path.suffix.lower()
     if suffix in (".geojson", ".json"):
         try:
             obj = json.loads(path.read_text(encoding="utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise OnemapInputError(f"not valid GeoJSON: {exc}", file=source) from exc
+            raise OnemapInputError(msg("routing.invalid_geojson", exc=exc), file=source) from exc
         return as_metric_line(obj, crs_metric, crs=crs, source=source, max_vertices=max_vertices)
     if suffix == ".kml":
         parts = [
-            _line_from_points(c, source, f"KML LineString {k + 1}")
+            _line_from_points(c, source, msg("routing.kml_linestring", n=k + 1))
             for k, c in enumerate(_kml_lines(path))
         ]
         geom = parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)
@@ -356,13 +358,10 @@ def read_route(
         if crs is None:
             if not looks_geographic(tuple(shapely.bounds(geom))):
                 raise OnemapInputError(
-                    "a DXF declares no CRS and its coordinates are not degrees; "
-                    "name the CRS (--crs EPSG:nnnn)",
+                    msg("routing.dxf_no_crs"),
                     file=source,
                     field="crs",
                 )
             crs = STORAGE_CRS
         return _to_metric(geom, crs, crs_metric, source)
-    raise OnemapInputError(
-        f"unknown route format '{suffix}'; use .geojson, .kml or .dxf", file=source
-    )
+    raise OnemapInputError(msg("routing.unknown_format", suffix=suffix), file=source)

@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 from onemap.units import KV_TOLERANCE, kv_in, kv_key
 
 RULES_DIR = Path(__file__).parent
@@ -96,7 +97,7 @@ class Filing(_Model):
             return self.trench_width_m[key]
         known = ", ".join(sorted(self.trench_width_m, key=float))
         raise OnemapInputError(
-            f"unknown voltage {voltage_kv} kV; the rule table knows {known} kV",
+            msg("rules.unknown_voltage", voltage_kv=voltage_kv, known=known),
             field="voltage_kv",
         )
 
@@ -352,7 +353,9 @@ class Rules(_Model):
         """Supply radius limit (m) for a voltage row of the table and a supply-area class."""
         key = kv_key(self.supply_radius_m, voltage_kv)
         if key is None:
-            raise OnemapInputError(f"no supply radius for {voltage_kv} kV", field="voltage_kv")
+            raise OnemapInputError(
+                msg("rules.no_radius", voltage_kv=voltage_kv), field="voltage_kv"
+            )
         return self.supply_radius_m[key][supply_class]  # type: ignore[index]
 
     def supply_radii(self, voltage_kv: float, supply_class: np.ndarray) -> np.ndarray:
@@ -375,7 +378,7 @@ class Rules(_Model):
         except KeyError:
             known = ", ".join(self.categories)
             raise OnemapInputError(
-                f"unknown category '{name}'; known: {known}", field="category"
+                msg("rules.unknown_category", name=name, known=known), field="category"
             ) from None
 
 
@@ -394,15 +397,15 @@ def _read_table(source: str | Path, seen: tuple[str, ...] = ()) -> tuple[dict, P
     if not path.suffix:
         path = RULES_DIR / f"{source}.toml"
     if not path.exists():
-        raise OnemapInputError("rule table not found", file=str(path))
+        raise OnemapInputError(msg("rules.not_found"), file=str(path))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise OnemapInputError(f"not valid TOML: {exc}", file=str(path)) from exc
+        raise OnemapInputError(msg("common.invalid_toml", exc=exc), file=str(path)) from exc
     parent = data.get("meta", {}).get("extends")
     if parent:
         if parent in seen:
-            raise OnemapInputError(f"rule tables extend each other in a loop: {parent}")
+            raise OnemapInputError(msg("rules.extend_loop", parent=parent))
         base, _ = _read_table(parent, (*seen, parent))
         data = _deep_merge(base, data)
     return data, path
@@ -420,7 +423,9 @@ def load_rules(source: str | Path = DEFAULT_RULES) -> Rules:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise OnemapInputError(first["msg"], file=str(path), field=field) from exc
+        raise OnemapInputError(
+            msg("common.invalid_value", detail=first["msg"]), file=str(path), field=field
+        ) from exc
 
 
 def shipped_rules() -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 from shapely.geometry import mapping, shape
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 
 MAX_TEXT = 2000
 MAX_KEY = 200
@@ -21,11 +22,11 @@ def text(value: Any, field: str, *, required: bool = True, max_len: int = MAX_TE
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value.strip()):
-        raise OnemapInputError("expected a non-empty text", field=field)
+        raise OnemapInputError(msg("input.text_empty"), field=field)
     if len(value) > max_len:
-        raise OnemapInputError(f"longer than {max_len} characters", field=field)
+        raise OnemapInputError(msg("input.text_too_long", max_len=max_len), field=field)
     if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-        raise OnemapInputError("contains control characters", field=field)
+        raise OnemapInputError(msg("input.control_chars"), field=field)
     return value
 
 
@@ -40,9 +41,9 @@ def key(value: str | None) -> str | None:
 
 def positive(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise OnemapInputError("expected a number", field=field)
+        raise OnemapInputError(msg("input.not_number"), field=field)
     if not math.isfinite(value) or value <= 0:
-        raise OnemapInputError(f"expected a positive number, got {value}", field=field)
+        raise OnemapInputError(msg("input.not_positive", value=value), field=field)
     return float(value)
 
 
@@ -57,7 +58,7 @@ def date(value: Any, field: str) -> str:
     try:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise OnemapInputError(f"expected a date YYYY-MM-DD, got '{value}'", field=field) from None
+        raise OnemapInputError(msg("routing.expected_date", date=value), field=field) from None
 
 
 def geometry(value: Any, field: str, types: tuple[str, ...]) -> dict[str, Any]:
@@ -68,22 +69,23 @@ def geometry(value: Any, field: str, types: tuple[str, ...]) -> dict[str, Any]:
     if isinstance(value, dict) and value.get("type") == "Feature":
         value = value.get("geometry")
     if not isinstance(value, dict) or "type" not in value:
-        raise OnemapInputError("expected a GeoJSON geometry or Feature", field=field)
+        raise OnemapInputError(msg("input.not_geometry"), field=field)
     if value["type"] not in types:
         raise OnemapInputError(
-            f"expected a {' or '.join(types)} geometry, got {value['type']}", field=field
+            msg("input.geometry_type", expected=" or ".join(types), found=value["type"]),
+            field=field,
         )
     try:
         geom = shape(value)
     except Exception as exc:  # shapely raises several types for malformed coordinates
-        raise OnemapInputError(f"not a valid GeoJSON geometry: {exc}", field=field) from None
+        raise OnemapInputError(msg("input.invalid_geometry", exc=exc), field=field) from None
     if geom.is_empty:
-        raise OnemapInputError("the geometry is empty", field=field)
+        raise OnemapInputError(msg("geojson.empty"), field=field)
     west, south, east, north = geom.bounds
     if not all(math.isfinite(v) for v in geom.bounds):
-        raise OnemapInputError("coordinates must be finite numbers", field=field)
+        raise OnemapInputError(msg("input.coordinates_not_finite"), field=field)
     if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise OnemapInputError("coordinates must be lon/lat in EPSG:4326", field=field)
+        raise OnemapInputError(msg("input.coordinates_not_lonlat"), field=field)
     return json.loads(json.dumps(mapping(geom)))
 
 
@@ -99,7 +101,7 @@ def json_text(value: Any, field: str) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_date)
     except (TypeError, ValueError, RecursionError) as exc:
-        raise OnemapInputError(f"not JSON-serialisable: {exc}", field=field) from None
+        raise OnemapInputError(msg("input.not_json", exc=exc), field=field) from None
 
 
 def _date(value: Any) -> str:
@@ -121,7 +123,9 @@ def dumps(value: Any) -> str:
 def page(limit: int, offset: int) -> tuple[int, int]:
     """Paging arguments: ``limit`` 1–1000, ``offset`` ≥ 0."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise OnemapInputError(f"expected 1 to {MAX_LIMIT}, got {limit}", field="limit")
+        raise OnemapInputError(
+            msg("input.limit_range", max_limit=MAX_LIMIT, limit=limit), field="limit"
+        )
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise OnemapInputError(f"expected 0 or more, got {offset}", field="offset")
+        raise OnemapInputError(msg("input.offset_negative", offset=offset), field="offset")
     return limit, offset

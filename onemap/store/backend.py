@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 from onemap.store.errors import StoreUnavailable
 
 try:
@@ -180,7 +181,7 @@ class SQLiteBackend(Backend):
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         if not self.path.parent.is_dir():
-            raise StoreUnavailable(f"folder of the store does not exist: {self.path.parent}")
+            raise StoreUnavailable(msg("store.folder_missing", parent=self.path.parent))
         self._writers = WriterQueue(self.path.with_name(self.path.name + LOCK_SUFFIX))
 
     def close(self) -> None:
@@ -200,9 +201,9 @@ class SQLiteBackend(Backend):
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
-            raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from exc
+            raise StoreUnavailable(msg("store.cannot_open", path=self.path, exc=exc)) from exc
         if str(mode).lower() != "wal":
-            raise StoreUnavailable(f"the store {self.path} cannot use WAL (journal_mode={mode})")
+            raise StoreUnavailable(msg("store.no_wal", path=self.path, mode=mode))
         return conn
 
     @contextlib.contextmanager
@@ -250,16 +251,14 @@ class PostgresBackend(Backend):
         try:
             import psycopg
         except ImportError as exc:  # pragma: no cover - a dependency
-            raise StoreUnavailable(
-                'PostgreSQL needs psycopg: pip install "psycopg[binary]"'
-            ) from exc
+            raise StoreUnavailable(msg("store.no_psycopg")) from exc
         self._psycopg = psycopg
 
     def _connect(self) -> Any:
         try:
             return self._psycopg.connect(self.url, autocommit=True)
         except self._psycopg.Error as exc:
-            raise StoreUnavailable(f"cannot connect to the store: {exc}") from exc
+            raise StoreUnavailable(msg("store.cannot_connect", exc=exc)) from exc
 
     def sql(self, text: str) -> str:
         if "%" in text:
@@ -302,7 +301,7 @@ def backend_for(url: str) -> Backend:
         return SQLiteBackend(Path(url.removeprefix("sqlite:///")))
     if "://" in url:
         raise OnemapInputError(
-            f"unknown store URL '{url.split('://')[0]}://…'; use postgresql://… or sqlite:///PATH",
+            msg("store.unknown_url", scheme=url.split("://")[0]),
             field="store",
         )
     return SQLiteBackend(Path(url))

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 from onemap.procedure.workdays import add_workdays
 from onemap.rules import Rules, load_rules
 from onemap.store import _input as check
@@ -111,21 +112,21 @@ class FilingDesk:
             The filing as stored now, and whether this call created it (False on a replay).
         """
         if not may(getattr(user, "role", ""), SUBMIT):
-            raise PermissionDenied(f"role '{getattr(user, 'role', None)}' may not submit filings")
+            raise PermissionDenied(
+                msg("store.role_cannot_submit", role=getattr(user, "role", None))
+            )
         key = check.key(key)
         if not isinstance(verdict, dict) or not isinstance(verdict.get("eligible"), bool):
-            raise OnemapInputError(
-                "expected a check-route verdict with 'eligible'", field="verdict"
-            )
+            raise OnemapInputError(msg("store.verdict_expected"), field="verdict")
         # Encoded once (kilobytes: segments with their geometry): the text stored, and the
         # plain JSON the fingerprint and the returned record are made of.
         verdict_text = check.json_text(verdict, "verdict")
         verdict = json.loads(verdict_text)
         permits = verdict.get("permits") or []
         if not isinstance(permits, list) or not all(isinstance(p, str) for p in permits):
-            raise OnemapInputError("expected a list of permit codes", field="verdict.permits")
+            raise OnemapInputError(msg("store.permits_expected"), field="verdict.permits")
         if not isinstance(applicant, dict):
-            raise OnemapInputError("expected {name, organisation, phone}", field="applicant")
+            raise OnemapInputError(msg("store.contact_expected"), field="applicant")
         applicant = {
             "name": check.text(applicant.get("name"), "applicant.name", max_len=200),
             "organisation": check.text(
@@ -150,8 +151,12 @@ class FilingDesk:
             rules = load_rules(values["rules_id"])
         if rules.meta.version != values["rules_version"]:
             raise OnemapInputError(
-                f"rule table '{rules.meta.id}' is version {rules.meta.version}, "
-                f"not {values['rules_version']}",
+                msg(
+                    "store.rules_version",
+                    rules_id=rules.meta.id,
+                    version=rules.meta.version,
+                    given=values["rules_version"],
+                ),
                 field="rules_version",
             )
         eligible = verdict["eligible"]
@@ -251,7 +256,7 @@ class FilingDesk:
     def _filing_where(self, where: str, params: tuple) -> Filing:
         rows = self._rows(f"{self._filing_select()} WHERE {where}", params)  # type: ignore[attr-defined]
         if not rows:
-            raise NotFound(f"no filing {params[0]}", filing_id=str(params[0]))
+            raise NotFound(msg("store.no_filing", filing_id=params[0]), filing_id=str(params[0]))
         return self._filing_record(rows[0])
 
     def filing(self, filing_id: str) -> Filing:
@@ -291,7 +296,7 @@ class FilingDesk:
             for s in wanted:
                 if s not in STATUSES:
                     raise OnemapInputError(
-                        f"unknown status '{s}'; expected one of {', '.join(STATUSES)}",
+                        msg("store.unknown_status", s=s, statuses=", ".join(STATUSES)),
                         field="status",
                     )
             where.append(f"f.status IN ({', '.join('?' * len(wanted))})")
@@ -347,7 +352,9 @@ class FilingDesk:
         action = check_action(action)
         note = check.text(note, "note", required=False)
         if not may(user.role, action):
-            raise PermissionDenied(f"role '{user.role}' may not '{action}'", action=action)
+            raise PermissionDenied(
+                msg("store.role_cannot", role=user.role, action=action), action=action
+            )
         b = self.backend
         at = _now()
         with b.transaction() as conn:
@@ -355,11 +362,13 @@ class FilingDesk:
                 conn, "SELECT id, status, submitted_by FROM filings WHERE number = ?", (filing_id,)
             ).fetchall()
             if not rows:
-                raise NotFound(f"no filing {filing_id}", filing_id=str(filing_id))
+                raise NotFound(
+                    msg("store.no_filing", filing_id=filing_id), filing_id=str(filing_id)
+                )
             fid, status, submitter = int(rows[0][0]), rows[0][1], int(rows[0][2])
             if (user.role, action) in OWN_FILING_ONLY and submitter != user.id:
                 raise PermissionDenied(
-                    f"an applicant may '{action}' only their own filings", action=action
+                    msg("store.applicant_own_only", action=action), action=action
                 )
             target = next_status(status, action)
             # The status is re-checked in the UPDATE: a concurrent action cannot be lost.

@@ -31,6 +31,7 @@ without the action raises :class:`~onemap.store.errors.PermissionDenied` (HTTP 4
 from __future__ import annotations
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 
 ROLES = ("applicant", "reviewer", "admin")
 STATUSES = (
@@ -73,7 +74,7 @@ def check_role(role: str, field: str = "role") -> str:
     """``role`` if it is one of :data:`ROLES`; OnemapInputError naming ``field`` otherwise."""
     if role not in ROLES:
         raise OnemapInputError(
-            f"unknown role '{role}'; expected one of {', '.join(ROLES)}", field=field
+            msg("store.unknown_role", role=role, roles=", ".join(ROLES)), field=field
         )
     return role
 
@@ -82,7 +83,7 @@ def check_action(action: str) -> str:
     """``action`` if it is a reviewer action of :data:`TRANSITIONS`; OnemapInputError otherwise."""
     if action not in TRANSITIONS:
         raise OnemapInputError(
-            f"unknown action '{action}'; expected one of {', '.join(ACTIONS)}", field="action"
+            msg("store.unknown_action", action=action, actions=", ".join(ACTIONS)), field="action"
         )
     return action
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from onemap.messages import msg
 from onemap.store.backend import Backend
 from onemap.store.errors import StoreUnavailable
 
@@ -227,8 +228,7 @@ def migrate(backend: Backend) -> int:
             before = version if before is None else before
             if version > LATEST:
                 raise StoreUnavailable(
-                    f"the store is at schema version {version}, newer than this onemap "
-                    f"({LATEST}): upgrade onemap",
+                    msg("store.schema_too_new", version=version, latest=LATEST),
                     version=version,
                 )
             if migration.version <= version:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from onemap.errors import OnemapInputError
+from onemap.messages import msg
 from onemap.store import _input as check
 from onemap.store import auth
 from onemap.store.backend import Backend, SQLiteBackend, backend_for
@@ -74,11 +75,11 @@ def open_store(map_path: Path | str | None = None, url: str | None = None) -> St
         return Store(backend_for(url))
     if map_path is None:
         raise OnemapInputError(
-            f"no store: give the map it sits beside, a store URL or set {ENV_STORE}",
+            msg("store.none_given", env=ENV_STORE),
             field="store",
         )
     if not Path(map_path).is_file():
-        raise OnemapInputError("map file not found", file=str(map_path))
+        raise OnemapInputError(msg("geo.map_file_not_found"), file=str(map_path))
     return Store(SQLiteBackend(store_path_for(map_path)))
 
 
@@ -140,7 +141,7 @@ class Store(FilingDesk):
                 ).fetchone()
         except Exception as exc:
             if self.backend.is_unique_violation(exc):
-                raise OnemapInputError(f"user '{name}' already exists", field="name") from None
+                raise OnemapInputError(msg("store.user_exists", name=name), field="name") from None
             raise
         return User(int(row[0]), name, role, created), token
 
@@ -176,7 +177,7 @@ class Store(FilingDesk):
         """The user called ``name``; NotFound otherwise."""
         rows = self._rows("SELECT id, name, role, created FROM users WHERE name = ?", (name,))
         if not rows:
-            raise NotFound(f"no user '{name}'", name=name)
+            raise NotFound(msg("store.no_user", name=name), name=name)
         return User(int(rows[0][0]), *rows[0][1:])
 
     def users(self) -> list[User]:
@@ -215,11 +216,13 @@ class Store(FilingDesk):
         )
         request_hash, user_id, result_id = rows[0]
         if result_id is None:  # claimed and settled in one transaction: cannot happen
-            raise StoreError(f"key '{key}' has no stored result", key=key)
+            raise StoreError(msg("store.key_no_result", key=key), key=key)
         same_user = (user.id if user else None) == (None if user_id is None else int(user_id))
         if request_hash != fingerprint or not same_user:
             raise IdempotencyConflict(
-                f"key '{key}' was already used for a different {scope[:-1]} request",
+                msg("store.key_reused_filing", key=key)
+                if scope == "filings"
+                else msg("store.key_reused_project", key=key),
                 key=key,
             )
         return int(result_id)
@@ -292,7 +295,7 @@ class Store(FilingDesk):
                 except Exception as exc:
                     if b.is_unique_violation(exc):
                         raise DuplicateProject(
-                            f"project_id '{values['project_id']}' is already stored",
+                            msg("store.project_exists", project_id=values["project_id"]),
                             project_id=values["project_id"],
                         ) from None
                     raise
@@ -309,15 +312,15 @@ class Store(FilingDesk):
     @staticmethod
     def _project_values(row: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(row, dict):
-            raise OnemapInputError("expected a project as a mapping", field="project")
+            raise OnemapInputError(msg("store.project_expected"), field="project")
         row = dict(row)
         place = row.pop("geometry", None)
         location = row.pop("location", None)
         if (place is None) == (location is None):
-            raise OnemapInputError("give exactly one of 'location' or 'geometry'", field="geometry")
+            raise OnemapInputError(msg("store.location_or_geometry"), field="geometry")
         if location is not None:
             if not isinstance(location, dict) or {"lon", "lat"} - set(location):
-                raise OnemapInputError("expected {lon, lat}", field="location")
+                raise OnemapInputError(msg("store.lonlat_expected"), field="location")
             place = {"type": "Point", "coordinates": [location["lon"], location["lat"]]}
         out = {
             "project_id": check.text(row.pop("project_id", None), "project_id", max_len=100),
@@ -362,7 +365,7 @@ class Store(FilingDesk):
     def _project_where(self, where: str, params: tuple) -> ProjectRecord:
         rows = self._rows(f"{self._project_select()} WHERE {where}", params)
         if not rows:
-            raise NotFound("no such project", params=list(params))
+            raise NotFound(msg("store.no_project"), params=list(params))
         return self._project_record(rows[0])
 
     def project(self, project_id: str) -> ProjectRecord:

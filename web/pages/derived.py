@@ -21,6 +21,7 @@ from onemap.geo.crs import parse_bbox
 from onemap.geo.mapfile import OneMap
 from onemap.grid.years import ELEMENT_LAYERS, YEAR_MIN, as_of
 from onemap.lang import check_lang
+from onemap.messages import msg
 from onemap.planning.plan import PlanResult, plan
 from web import services
 from web.models import ErrorOut, FeatureCollection
@@ -214,7 +215,8 @@ def plan_layer(
     index = plan_index(state, k, name)
     if limit is not None and limit > state.settings.max_limit:
         raise OnemapInputError(
-            f"limit {limit} over this server's maximum {state.settings.max_limit}", field="limit"
+            msg("web.limit_over_max", limit=limit, max_limit=state.settings.max_limit),
+            field="limit",
         )
     body = index.feature_collection(
         parse_bbox(bbox) if bbox else None,

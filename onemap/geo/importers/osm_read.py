@@ -21,6 +21,7 @@ from osmium.filter import KeyFilter
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import STORAGE_CRS
 from onemap.geo.layers import DATA_DIR
+from onemap.messages import msg
 
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
 AREA_KEYS = ("landuse", "amenity", "leisure", "building", "power")
@@ -60,7 +61,7 @@ def load_table(path: str | None = None) -> dict:
     try:
         return tomllib.loads(p.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise OnemapInputError(f"cannot read the OSM import table: {exc}", file=str(p)) from exc
+        raise OnemapInputError(msg("geo.osm_table_unreadable", exc=exc), file=str(p)) from exc
 
 
 # --------------------------------------------------------------------------- reading
@@ -131,11 +132,9 @@ def read_osm(
     """
     path = Path(path)
     if not path.exists():
-        raise OnemapInputError("OSM file not found", file=str(path))
+        raise OnemapInputError(msg("geo.osm_not_found"), file=str(path))
     if not path.name.lower().endswith(SUFFIXES):
-        raise OnemapInputError(
-            f"not an OSM file; expected one of {', '.join(SUFFIXES)}", file=str(path)
-        )
+        raise OnemapInputError(msg("geo.not_osm", suffixes=", ".join(SUFFIXES)), file=str(path))
     box = shapely.box(*bbox) if bbox else None
     ways, lines, points, areas = (_Bucket(box) for _ in range(4))
     skipped: Counter = Counter()
@@ -170,7 +169,7 @@ def read_osm(
                 row.update(_subset(tags, AREA_KEYS))
                 areas.add(wkb, row)
     except RuntimeError as exc:  # libosmium: truncated or corrupt file
-        raise OnemapInputError(f"cannot read the OSM file: {exc}", file=str(path)) from exc
+        raise OnemapInputError(msg("geo.osm_unreadable", exc=exc), file=str(path)) from exc
     buckets = (ways, lines, points, areas)
     frames = [b.frame() for b in buckets]
     frames[3] = _single_polygons(frames[3])

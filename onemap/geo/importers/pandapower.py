@@ -52,6 +52,7 @@ from onemap.geo.crs import STORAGE_CRS, looks_geographic
 from onemap.geo.importers.osm_read import load_table
 from onemap.geo.importers.report import ImportReport, write_layers
 from onemap.geo.schema import LAYERS
+from onemap.messages import msg
 from onemap.units import A_PER_KA, KVA_PER_MVA, KW_PER_MW, M_PER_KM
 
 BUILTINS = ("mv_oberrhein", "lv_schutterwald", "kerber_landnetz_freileitung_1")
@@ -74,11 +75,11 @@ def load_net(source: Any) -> tuple[Any, str]:
         return pn.create_kerber_landnetz_freileitung_1(), f"builtin:{text}"
     path = Path(text)
     if not path.exists():
-        raise OnemapInputError("pandapower network file not found", file=text)
+        raise OnemapInputError(msg("geo.net_not_found"), file=text)
     try:
         return pp.from_json(str(path)), text
     except Exception as exc:  # pandapower raises many types for a bad file
-        raise OnemapInputError(f"not a pandapower JSON network: {exc}", file=text) from exc
+        raise OnemapInputError(msg("geo.not_pandapower", exc=exc), file=text) from exc
 
 
 def _points_from_geo(values: pd.Series) -> np.ndarray:
@@ -103,16 +104,13 @@ def bus_points(net, source: str) -> np.ndarray:
         # nets) carry no positions at all, not even local x/y offsets, and every answer of a
         # one map (door distances, routes, filing lengths) depends on where the cables run.
         raise OnemapInputError(
-            "the network has no bus geodata (bus 'geo' column): its buses have no position, "
-            "so its cables cannot be placed on the map; give each bus lon/lat in net.bus['geo'] "
-            "(GeoJSON points, EPSG:4326) and save it with pandapower.to_json",
+            msg("geo.net_no_geodata"),
             file=source,
         )
     bounds = shapely.total_bounds(geoms[~shapely.is_missing(geoms)])
     if not looks_geographic(tuple(bounds)):
         raise OnemapInputError(
-            f"bus geodata are not lon/lat degrees ({tuple(bounds)}); convert them to EPSG:4326 "
-            "with pandapower.plotting.geo.convert_crs first",
+            msg("geo.net_geodata_not_degrees", bounds=tuple(bounds)),
             file=source,
             field="geo",
         )

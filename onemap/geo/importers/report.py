@@ -20,6 +20,7 @@ from onemap.errors import OnemapInputError
 from onemap.geo.layers import validate_layer
 from onemap.geo.mapfile import atomic_gpkg
 from onemap.geo.schema import LAYER_NAMES
+from onemap.messages import msg
 
 
 @dataclass
@@ -72,9 +73,7 @@ def write_layers(
     out = Path(out)
     kept = {n: g for n, g in layers.items() if g is not None and len(g)}
     if not kept:
-        raise OnemapInputError(
-            "nothing to import: no roads, land use or power features found", file=report.source
-        )
+        raise OnemapInputError(msg("geo.nothing_to_import"), file=report.source)
     with atomic_gpkg(out) as tmp:
         for name in LAYER_NAMES:
             if name not in kept:
