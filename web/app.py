@@ -117,8 +117,11 @@ def warm(app: FastAPI) -> None:
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OnemapInputError)
     async def _bad_input(request: Request, exc: OnemapInputError) -> JSONResponse:
-        body = exc.to_dict()
-        body["message"] = str(exc)
+        # The whole line (location and message) in the request's language, Chinese unless
+        # ?lang=en; file, layer, row and field stay machine-readable beside it.
+        lang = lang_of(request.query_params.get("lang"))
+        body = exc.to_dict(lang)
+        body["message"] = exc.text(lang)
         body.pop("error", None)
         return JSONResponse(status_code=422, content=body)
 
@@ -126,8 +129,9 @@ def _error_handlers(app: FastAPI) -> None:
     async def _store_refused(request: Request, exc: StoreError) -> JSONResponse:
         # NotFound 404, PermissionDenied 403, IllegalTransition / DuplicateProject 409,
         # IdempotencyConflict 422, StoreUnavailable 503 (onemap.store.errors).
-        body = {k: v for k, v in exc.to_dict().items() if k != "error"}
-        return JSONResponse(status_code=exc.status, content={"message": exc.message, **body})
+        lang = lang_of(request.query_params.get("lang"))
+        body = {k: v for k, v in exc.to_dict(lang).items() if k != "error"}
+        return JSONResponse(status_code=exc.status, content={"message": exc.text(lang), **body})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -14,6 +15,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from onemap.errors import OnemapInputError
+from onemap.lang import DEFAULT_LANG, LANGS, Lang, pick
+from onemap.messages import msg
 
 app = typer.Typer(
     name="onemap",
@@ -27,6 +30,19 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+# The language of messages and errors: a command's --lang, else $ONEMAP_LANG, else Chinese.
+ENV_LANG = "ONEMAP_LANG"
+
+LangOption = typer.Option(DEFAULT_LANG, "--lang", envvar=ENV_LANG, help="zh or en.")
+
+
+def error_lang(value: object = None) -> Lang:
+    """The language of an error message: ``value`` (a command's --lang), else $ONEMAP_LANG,
+    else Chinese; an unknown value falls through to the next."""
+    for candidate in (value, os.environ.get(ENV_LANG, "").strip()):
+        if candidate in LANGS:
+            return candidate  # type: ignore[return-value]
+    return DEFAULT_LANG
 
 
 def emit_json(payload: Any) -> None:
@@ -35,15 +51,20 @@ def emit_json(payload: Any) -> None:
 
 
 def handles_errors(func: Callable) -> Callable:
-    """Map OnemapInputError to exit 2 and anything unexpected to exit 1, message on stderr."""
+    """Map OnemapInputError to exit 2 and anything unexpected to exit 1, message on stderr.
+
+    The message is in the command's language (its ``--lang``, else $ONEMAP_LANG, else Chinese).
+    """
 
     @wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except OnemapInputError as exc:
+            lang = error_lang(kwargs.get("lang"))
+            label = pick(lang, "错误：", "error:")
             console.print(
-                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+                f"[bold red]{label}[/] {escape(exc.text(lang))}", highlight=False, soft_wrap=True
             )
             raise typer.Exit(EXIT_BAD_INPUT) from exc
         except typer.Exit:
@@ -76,9 +97,9 @@ def parse_lonlat(text: str, field: str) -> tuple[float, float]:
     try:
         lon, lat = (float(v) for v in text.split(","))
     except ValueError:
-        raise OnemapInputError(f"expected LON,LAT, got '{text}'", field=field) from None
+        raise OnemapInputError(msg("cli.expected_lonlat", text=text), field=field) from None
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise OnemapInputError(f"'{text}' is not a lon,lat position", field=field)
+        raise OnemapInputError(msg("cli.not_lonlat", text=text), field=field)
     return lon, lat
 
 

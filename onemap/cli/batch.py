@@ -18,7 +18,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors, progress_bar
+from onemap.cli._app import (
+    JsonOption,
+    LangOption,
+    app,
+    console,
+    emit_json,
+    handles_errors,
+    progress_bar,
+)
 from onemap.lang import check_lang, pick
 
 batch_app = typer.Typer(
@@ -35,7 +43,6 @@ SchedulerOption = typer.Option(
 WorkersOption = typer.Option(
     None, "--workers", help="Worker processes of the local cluster (default: CPU count)."
 )
-LangOption = typer.Option("zh", "--lang", help="zh or en.")
 
 
 def _run(

@@ -7,9 +7,18 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from onemap.cli._app import JsonOption, app, console, emit_json, handles_errors, progress_bar
+from onemap.cli._app import (
+    ENV_LANG,
+    JsonOption,
+    app,
+    console,
+    emit_json,
+    handles_errors,
+    progress_bar,
+)
 from onemap.errors import OnemapInputError
-from onemap.lang import CLASSES, check_lang, pick
+from onemap.lang import CLASSES, DEFAULT_LANG, check_lang, pick
+from onemap.messages import msg
 
 RulesOption = typer.Option(None, "--rules", help="Rule table id or TOML path.")
 
@@ -20,15 +29,13 @@ def parse_ks(text: str) -> list[int]:
         ks = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise OnemapInputError(
-            f"expected a number or a list like 1,2,3, got '{text}'", field="new_substations"
+            msg("cli.expected_numbers", text=text), field="new_substations"
         ) from None
     if not ks:
-        raise OnemapInputError("give the number of new substations", field="new_substations")
+        raise OnemapInputError(msg("cli.no_k"), field="new_substations")
     bad = [k for k in ks if k <= 0]
     if bad:
-        raise OnemapInputError(
-            f"the number of new substations must be ≥ 1, got {bad[0]}", field="new_substations"
-        )
+        raise OnemapInputError(msg("planning.k_below_one", k=bad[0]), field="new_substations")
     return ks
 
 
@@ -48,7 +55,9 @@ def plan_cmd(
     method: str = typer.Option("auto", "--method", help="auto, exact or greedy."),
     out: Path | None = typer.Option(None, "--out", help="Write the plan (.gpkg)."),
     rules: str | None = RulesOption,
-    lang: str = typer.Option("zh", "--lang", help="Language of the tables: zh or en."),
+    lang: str = typer.Option(
+        DEFAULT_LANG, "--lang", envvar=ENV_LANG, help="Language of the tables: zh or en."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Site K new substations where they serve the most grid-gap load; readiness before/after."""
@@ -59,11 +68,9 @@ def plan_cmd(
 
     ks = parse_ks(new_substations)
     if method not in ("auto", "exact", "greedy"):
-        raise OnemapInputError(
-            f"unknown method '{method}'; use auto, exact or greedy", field="method"
-        )
+        raise OnemapInputError(msg("cli.unknown_method", method=method), field="method")
     if candidates is not None and not candidates.exists():
-        raise OnemapInputError("candidate file not found", file=str(candidates))
+        raise OnemapInputError(msg("planning.candidate_file_not_found"), file=str(candidates))
     onemap = read_map(map_path)
     table_rules = resolve_rules(onemap, rules)
     with progress_bar("plan", json_out) as bar:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from onemap.cli._app import JsonOption, app, emit_json, handles_errors, parse_lonlat
+from onemap.cli._app import JsonOption, LangOption, app, emit_json, handles_errors, parse_lonlat
 
 out = Console()
 
@@ -68,7 +68,7 @@ def check_route_cmd(
     voltage: float = typer.Option(0.4, "--voltage", help="Voltage in kV (0.4, 10, 20)."),
     date: str | None = typer.Option(None, "--date", help="Submission date YYYY-MM-DD."),
     crs: str | None = typer.Option(None, "--crs", help="CRS of a file that declares none."),
-    lang: str = typer.Option("zh", "--lang", help="zh or en."),
+    lang: str = LangOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Does this cable route need only a filing (备案), or permits? (policy item 2)"""
@@ -97,7 +97,7 @@ def route_cmd(
     destination: str = typer.Option(..., "--to", help="End as LON,LAT."),
     voltage: float = typer.Option(0.4, "--voltage", help="Voltage in kV (0.4, 10, 20)."),
     date: str | None = typer.Option(None, "--date", help="Submission date YYYY-MM-DD."),
-    lang: str = typer.Option("zh", "--lang", help="zh or en."),
+    lang: str = LangOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Shortest filing-eligible route and shortest route between two points."""

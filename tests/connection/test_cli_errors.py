@@ -38,7 +38,9 @@ def _inside(map_path):
 
 
 def _run(*args):
-    return runner.invoke(app, [str(a) for a in args])
+    # English messages (ONEMAP_LANG): the checks below match the library's English words;
+    # tests/test_messages.py checks that the CLI speaks Chinese by default.
+    return runner.invoke(app, [str(a) for a in args], env={"ONEMAP_LANG": "en"})
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,9 @@ from typer.testing import CliRunner
 
 from onemap.cli import app
 
-runner = CliRunner()
+# English messages (ONEMAP_LANG): the checks match the library's English words; the Chinese
+# default is checked end to end in tests/test_messages.py.
+runner = CliRunner(env={"ONEMAP_LANG": "en"})
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*truncated:UserWarning", "ignore:Normalized/laundered:RuntimeWarning"
 )

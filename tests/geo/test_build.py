@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 from onemap.cli import app
 from onemap.geo.mapfile import read_map
 
-runner = CliRunner()
+# English messages (ONEMAP_LANG): the checks match the library's English words; the Chinese
+# default is checked end to end in tests/test_messages.py.
+runner = CliRunner(env={"ONEMAP_LANG": "en"})
 # Shapefile fixtures truncate long field names on purpose (the build must cope with it).
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*truncated:UserWarning", "ignore:Normalized/laundered:RuntimeWarning"

@@ -62,22 +62,23 @@ def test_plan_table_output_and_several_k(small_path):
     ("k", "needle"), [("0", "≥ 1"), ("-1", "≥ 1"), ("9", "candidate"), ("two", "number")]
 )
 def test_bad_k_exits_2(small_path, k, needle):
-    res = runner.invoke(app, ["plan", str(small_path), "--new-substations", k])
+    res = runner.invoke(app, ["plan", str(small_path), "--new-substations", k, "--lang", "en"])
     assert res.exit_code == 2
     assert needle in res.output
 
 
 def test_candidates_outside_the_map_exit_2(small_path, tmp_path):
     path = _points_file(tmp_path, [(90_000, 0)])
-    res = runner.invoke(app, ["plan", str(small_path), "-k", "1", "--candidates", str(path)])
+    res = runner.invoke(
+        app, ["plan", str(small_path), "-k", "1", "--candidates", str(path), "--lang", "en"]
+    )
     assert res.exit_code == 2
     assert "outside the map" in res.output and str(path) in res.output
 
 
 def test_missing_candidate_file_exit_2(small_path, tmp_path):
-    res = runner.invoke(
-        app, ["plan", str(small_path), "-k", "1", "--candidates", str(tmp_path / "x.geojson")]
-    )
+    args = ["plan", str(small_path), "-k", "1", "--candidates", str(tmp_path / "x.geojson")]
+    res = runner.invoke(app, [*args, "--lang", "en"])
     assert res.exit_code == 2 and "not found" in res.output
 
 
@@ -87,6 +88,8 @@ def test_no_candidates_exit_2(tmp_path):
     m.replace_layer("landuse", lu[lu["landuse_code"] != "1303"].reset_index(drop=True))
     path = write_map(m, tmp_path / "nocand.gpkg")
     res = runner.invoke(app, ["plan", str(path), "-k", "1"])
+    assert res.exit_code == 2 and "没有候选站址" in res.output  # Chinese by default
+    res = runner.invoke(app, ["plan", str(path), "-k", "1", "--lang", "en"])
     assert res.exit_code == 2 and "no candidate" in res.output
 
 

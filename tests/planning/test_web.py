@@ -40,4 +40,6 @@ def test_planning_run_shows_sites_table_and_chart(client):
 def test_planning_bad_k_is_shown(client):
     r = client.get("/planning?k=99")
     assert r.status_code == 200
+    assert 'data-testid="planning-error"' in r.text and "候选站址" in r.text
+    r = client.get("/planning?k=99&lang=en")
     assert 'data-testid="planning-error"' in r.text and "candidate" in r.text

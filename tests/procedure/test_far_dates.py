@@ -48,7 +48,7 @@ def test_check_route_far_future_is_provisional(demo_map_path, route_file, date):
 def test_check_route_unrepresentable_date_exit_2(demo_map_path, route_file, date):
     res = _run("check-route", demo_map_path, route_file, "--date", date)
     assert res.exit_code == 2, res.output
-    assert "field 'date'" in res.output
+    assert "字段“date”" in res.output  # Chinese by default
 
 
 PREVIEW = ["--at", "119.195,34.6", "--kw", "50", "--category", "lv_small_micro"]
@@ -61,7 +61,7 @@ def test_preview_far_dates(demo_map_path, date):
         assert res.exit_code == 0, res.output
     else:
         assert res.exit_code == 2, res.output
-        assert "field 'date'" in res.output
+        assert "字段“date”" in res.output  # Chinese by default
 
 
 def test_library_far_dates():

@@ -88,7 +88,7 @@ def test_check_route_bad_options(demo_map_path, two_points, tmp_path, args, need
     path = tmp_path / "r.geojson"
     coords = [[float(v) for v in p.split(",")] for p in (a, b)]
     path.write_text(json.dumps({"type": "LineString", "coordinates": coords}))
-    res = _run("check-route", demo_map_path, path, *args)
+    res = _run("check-route", demo_map_path, path, *args, "--lang", "en")
     assert res.exit_code == 2
     assert needle in res.output
 
@@ -101,12 +101,14 @@ def test_bad_route_files_exit_2(demo_map_path, tmp_path):
     }
     several.write_text(json.dumps({"type": "FeatureCollection", "features": [line, line]}))
     res = _run("check-route", demo_map_path, several)
+    assert res.exit_code == 2 and "文件中有 2 个要素" in res.output  # Chinese by default
+    res = _run("check-route", demo_map_path, several, "--lang", "en")
     assert res.exit_code == 2 and "2 features" in res.output
     outside = tmp_path / "out.geojson"
     outside.write_text(
         json.dumps({"type": "LineString", "coordinates": [[100.0, 10.0], [100.01, 10.0]]})
     )
-    res = _run("check-route", demo_map_path, outside)
+    res = _run("check-route", demo_map_path, outside, "--lang", "en")
     assert res.exit_code == 2 and "outside" in res.output
     res = _run("check-route", demo_map_path, tmp_path / "missing.kml")
     assert res.exit_code == 2
@@ -114,7 +116,10 @@ def test_bad_route_files_exit_2(demo_map_path, tmp_path):
 
 def test_route_bad_points_exit_2(demo_map_path, two_points):
     a, _ = two_points
-    res = _run("route", demo_map_path, "--from", a, "--to", "100.0,10.0")
+    args = ["route", str(demo_map_path), "--from", a, "--to", "100.0,10.0"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "已测绘的道路之外" in res.output  # Chinese by default
+    res = runner.invoke(app, [*args, "--lang", "en"])
     assert res.exit_code == 2 and "outside" in res.output
     res = _run("route", demo_map_path, "--from", "x", "--to", a)
     assert res.exit_code == 2

@@ -145,6 +145,10 @@ def test_route_over_vertex_limit_is_422_naming_route(tmp_path):
     with TestClient(app) as c:
         r = c.post("/api/v1/check-route", json={"route": _zigzag(51), "voltage_kv": 10})
         assert r.status_code == 422, r.text
+        assert "51 个顶点" in r.text and "50" in r.text and r.json()["field"] == "route"
+        body = {"route": _zigzag(51), "voltage_kv": 10}
+        r = c.post("/api/v1/check-route", params={"lang": "en"}, json=body)
+        assert r.status_code == 422, r.text
         assert "51 vertices" in r.text and "50" in r.text and r.json()["field"] == "route"
         ok = c.post("/api/v1/check-route", json={"route": _zigzag(50), "voltage_kv": 10})
         assert ok.status_code == 200, ok.text
@@ -163,7 +167,7 @@ def test_cli_route_over_default_vertex_limit_exits_2(tmp_path):
     f = tmp_path / "big.geojson"
     f.write_text(json.dumps(_zigzag(MAX_ROUTE_VERTICES + 1)))
     p = subprocess.run(
-        [sys.executable, "-m", "onemap", "check-route", str(DEMO), str(f)],
+        [sys.executable, "-m", "onemap", "check-route", str(DEMO), str(f), "--lang", "en"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -88,6 +88,8 @@ def test_corridors_in_a_bbox(demo):
     assert 119 < lon < 120 and 34 < lat < 35  # EPSG:4326
     assert demo.get("/api/v1/corridors").status_code == 422  # bbox required
     big = demo.get("/api/v1/corridors", params={"bbox": "119,34,120,35"})
+    assert big.status_code == 422 and "太大" in big.json()["message"]  # Chinese by default
+    big = demo.get("/api/v1/corridors", params={"bbox": "119,34,120,35", "lang": "en"})
     assert big.status_code == 422 and "too large" in big.json()["message"]
 
 

@@ -83,7 +83,10 @@ def test_bad_worker_counts_exit_2(tiny_map_path, monkeypatch, no_token, args, to
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: pytest.fail("must not start"))
     if token:
         monkeypatch.setenv(ENV_TOKEN, token)
-    result = CliRunner().invoke(app, ["serve", str(tiny_map_path), *args])
+    # English messages (ONEMAP_LANG): ``serve`` has no --lang of its own.
+    result = CliRunner().invoke(
+        app, ["serve", str(tiny_map_path), *args], env={"ONEMAP_LANG": "en"}
+    )
     assert result.exit_code == 2
     assert message in result.output
 

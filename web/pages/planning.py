@@ -52,7 +52,7 @@ def planning_page(request: Request, state: State, lang: LangQ = None, k: KQ = No
         try:
             result = derived.plan_of(state, number)
         except OnemapInputError as exc:
-            error, detail = _error_text(t, state, exc), exc.message
+            error, detail = _error_text(t, state, exc), exc.message_text(lang)
     layer_groups(fmap, state, t, ("landuse", "roads"), hidden=("landuse",))
     _readiness_layer(fmap, state, t, number if result is not None else None)
     layer_groups(fmap, state, t, ("feeders", "substations"))
@@ -164,7 +164,7 @@ def _parse_k(k: str | None, t: Translator) -> tuple[int | None, str | None]:
 
 
 def _error_text(t: Translator, state: AppState, exc: OnemapInputError) -> str:
-    """The planner's error in the page language (the library speaks English)."""
+    """The planner's error in the page's words (the library's message is the detail below it)."""
     if exc.field == "candidates":
         return t("planning.error.no_candidates")
     if exc.field == "new_substations":
