@@ -24,6 +24,8 @@ from onemap.connection.site_preview import warm_preview
 from onemap.errors import OnemapInputError
 from onemap.geo.mapfile import OneMap, read_map
 from onemap.lang import pick
+from onemap.messages import Message as Text
+from onemap.messages import msg
 from onemap.store import ENV_STORE, StoreError, open_store
 from web import api, pages, services, validation
 from web.i18n import lang_of
@@ -156,7 +158,8 @@ def _error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400:
             # Starlette/FastAPI answer a body they cannot parse (not UTF-8, nested too deeply,
             # broken multipart) with an undocumented 400: it is bad input, the documented 422.
-            return JSONResponse(status_code=422, content={"message": _unparsable(exc)})
+            lang = lang_of(request.query_params.get("lang"))
+            return JSONResponse(status_code=422, content={"message": _unparsable(exc).text(lang)})
         return JSONResponse(
             status_code=exc.status_code,
             content={"message": str(exc.detail)},
@@ -179,17 +182,17 @@ def _error_handlers(app: FastAPI) -> None:
         )
 
 
-def _unparsable(exc: StarletteHTTPException) -> str:
+def _unparsable(exc: StarletteHTTPException) -> Text:
     """A readable message for a request body the server could not parse (a 400 of Starlette)."""
     cause = exc.__cause__
     if isinstance(cause, RecursionError):
-        return "the request body is not valid JSON (nested too deeply)"
+        return msg("web.body_too_deep")
     if isinstance(cause, UnicodeDecodeError):
-        return f"the request body is not UTF-8 text ({cause.reason} at byte {cause.start})"
+        return msg("web.body_not_utf8", reason=cause.reason, start=cause.start)
     detail = str(exc.detail)
     if (cause is None and "multipart" in detail.lower()) or "boundary" in detail.lower():
-        return f"the request body is not valid multipart/form-data ({detail})"
-    return f"the request body could not be read ({detail})"
+        return msg("web.body_not_multipart", detail=detail)
+    return msg("web.body_unreadable", detail=detail)
 
 
 class PayloadTooLarge(HTTPException):
