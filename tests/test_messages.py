@@ -94,7 +94,7 @@ def test_nested_messages_render_in_the_same_language():
     assert m.text("zh").startswith("DXF 模型空间第 3 个实体 有 1 个顶点")
     parts = Joined((msg("routing.part_eligible"), "ROAD_CROSSING"), ", ")
     line = msg("routing.part_verdict", i=0, length_m=12.0, outcome=parts)
-    assert line.text("zh") == "第 0 段：12.0 米，可报备, ROAD_CROSSING"
+    assert line.text("zh") == "第 0 段：12.0 米，可备案, ROAD_CROSSING"
 
 
 def test_unknown_key_is_refused():
@@ -105,10 +105,10 @@ def test_unknown_key_is_refused():
 def test_store_refusals_in_both_languages():
     err = IllegalTransition("BA-1", "accept", "withdrawn", [])
     assert str(err) == "filing BA-1 is 'withdrawn': action 'accept' is not allowed (allowed: none)"
-    assert err.text("zh") == "报备 BA-1 的状态为“withdrawn”：不允许执行“accept”（允许：无）"
+    assert err.text("zh") == "备案 BA-1 的状态为“withdrawn”：不允许执行“accept”（允许：无）"
     assert err.to_dict("zh")["allowed"] == []
     gone = NotFound(msg("store.no_filing", filing_id="BA-9"), filing_id="BA-9")
-    assert (gone.message, gone.text("zh")) == ("no filing BA-9", "没有报备 BA-9")
+    assert (gone.message, gone.text("zh")) == ("no filing BA-9", "没有备案 BA-9")
 
 
 # --- the raise sites (AST scan of onemap/ and web/) -------------------------------------------

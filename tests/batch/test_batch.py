@@ -121,7 +121,7 @@ def test_cli_bad_input_exits_2(maps, tmp_path):
     res = runner.invoke(
         app, ["batch", "readiness", str(tmp_path / "nope.gpkg"), "--out", str(tmp_path / "o")]
     )
-    assert res.exit_code == 2 and "找不到一张图文件" in res.output  # Chinese by default
+    assert res.exit_code == 2 and "找不到地图文件" in res.output  # Chinese by default
     args = ["batch", "readiness", str(tmp_path / "nope.gpkg"), "--out", str(tmp_path / "o")]
     res = runner.invoke(app, [*args, "--lang", "en"])
     assert res.exit_code == 2 and "not found" in res.output

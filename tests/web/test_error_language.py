@@ -73,7 +73,7 @@ def test_store_refusal_in_the_request_language(demo):
     _, token = store.add_user("u-error-language", "reviewer")
     headers = {"Authorization": f"Bearer {token}"}
     zh = demo.get("/api/v1/filings/BA-2026-999999", headers=headers)
-    assert zh.status_code == 404 and zh.json()["message"] == "没有报备 BA-2026-999999"
+    assert zh.status_code == 404 and zh.json()["message"] == "没有备案 BA-2026-999999"
     assert zh.json()["filing_id"] == "BA-2026-999999"
     en = demo.get("/api/v1/filings/BA-2026-999999", headers=headers, params={"lang": "en"})
     assert en.status_code == 404 and en.json()["message"] == "no filing BA-2026-999999"
