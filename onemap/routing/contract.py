@@ -150,10 +150,6 @@ def contract(
     """
     csr = sp.csr_matrix(csr)
     n = csr.shape[0]
-    indptr = csr.indptr.astype(np.int64)
-    indices = csr.indices  # int32 in scipy's CSR: read only, no int64 copy
-    data = csr.data.astype(float, copy=False)  # read only: no copy of a graph's lengths
-    degree = np.diff(indptr)
     forced = np.zeros(n, dtype=bool)
     if keep is not None:
         keep = np.asarray(keep)
@@ -161,6 +157,45 @@ def contract(
             forced |= keep
         else:
             forced[keep[keep >= 0].astype(np.int64)] = True
+    # Each phase is a function of its own, so its temporaries are freed when it returns: a
+    # district's contraction held five times what it keeps until the end (issue 18: it runs
+    # in the cache writer beside the first route, and made the cold start's peak).
+    kept_mask, alive, parent, hang, walks = _walks(csr, forced)
+    kept = np.flatnonzero(kept_mask)
+    row = np.full(n, -1, dtype=np.int64)
+    row[kept] = np.arange(len(kept))
+    con = _contraction(walks, kept, row)
+    if attach is not None:
+        nodes = np.unique(np.asarray(attach, dtype=np.int64))
+        nodes = nodes[(nodes >= 0) & ~kept_mask[np.maximum(nodes, 0)]]
+        con.attach, con.attach_row, con.attach_off = _attached(
+            nodes, walks, kept, row, (alive, parent, hang)
+        )
+    return con
+
+
+@dataclass
+class _Walks:
+    """One walk per CSR entry leaving a kept node, each followed to the next kept node:
+    ``start``/``end`` nodes and ``length``; and per interior node passed (in walk order) the
+    walk's id, the node and the metres from the walk's start to it."""
+
+    start: np.ndarray
+    end: np.ndarray
+    length: np.ndarray
+    step_ids: np.ndarray
+    step_nodes: np.ndarray
+    step_at: np.ndarray
+
+
+def _walks(csr: sp.csr_matrix, forced: np.ndarray):
+    """Trim the dead ends, then walk every chain from its kept ends (see :func:`contract`):
+    the kept-node mask, the trim's (alive, parent, hang) and the :class:`_Walks`."""
+    n = csr.shape[0]
+    indptr = csr.indptr.astype(np.int64)
+    indices = csr.indices  # int32 in scipy's CSR: read only, no int64 copy
+    data = csr.data.astype(float, copy=False)  # read only: no copy of a graph's lengths
+    degree = np.diff(indptr)
     alive, parent, hang = _trim(indptr, indices, data, degree, forced)
     if not alive.all():
         # Drop the entries of trimmed nodes; the walk below then never enters them.
@@ -171,22 +206,17 @@ def contract(
         indices, data = indices[on], data[on]
         del src, on
     kept_mask = forced | (alive & (degree != 2))
-    kept = np.flatnonzero(kept_mask)
-    row = np.full(n, -1, dtype=np.int64)
-    row[kept] = np.arange(len(kept))
-
-    # One walk per CSR entry leaving a kept node; each follows its chain to the next kept node.
     source = np.repeat(np.arange(n), degree)
     entry = np.flatnonzero(kept_mask[source])
     start = source[entry]
-    del source  # a city's temporaries add up to a large part of the cold start's peak
+    del source
     cur = indices[entry]
     length = data[entry].copy()
     prev = start.copy()
+    del entry
     walk_steps: list[np.ndarray] = []  # per step: ids of walks that passed an interior node
     walk_nodes: list[np.ndarray] = []
     walk_at: list[np.ndarray] = []  # metres from the walk's start to that node
-    end = cur.copy()
     active = np.flatnonzero(~kept_mask[cur])
     while len(active):
         c = cur[active]
@@ -200,20 +230,20 @@ def contract(
         cur[active] = indices[nxt_pos]
         length[active] += data[nxt_pos]
         active = active[~kept_mask[cur[active]]]
-    end = cur
-    del prev, entry
-    # the walks' steps as three flat arrays (the lists of per-step arrays freed)
-    if walk_steps:
-        step_ids, step_nodes, step_at = (
-            np.concatenate(x) for x in (walk_steps, walk_nodes, walk_at)
-        )
-    else:
-        step_ids = step_nodes = np.zeros(0, dtype=np.int64)
-        step_at = np.zeros(0)
-    del walk_steps, walk_nodes, walk_at
-    # Each chain was walked from both ends: keep the walk from its smaller end; drop loops.
-    forward = start < end
-    lo_node, hi_node, w = start[forward], end[forward], length[forward]
+    del indptr, indices, data, prev
+    steps = [np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)]
+    for k, parts in enumerate((walk_steps, walk_nodes, walk_at)):
+        if parts:  # one list at a time, freed as it is joined
+            steps[k] = np.concatenate(parts)
+            parts.clear()
+    return kept_mask, alive, parent, hang, _Walks(start, cur, length, *steps)
+
+
+def _contraction(walks: _Walks, kept: np.ndarray, row: np.ndarray) -> Contraction:
+    """The contracted matrix and chains: of the two walks of each chain (one from each end)
+    the one from its smaller end, and of parallel chains the shortest; loops dropped."""
+    forward = walks.start < walks.end
+    lo_node, hi_node, w = walks.start[forward], walks.end[forward], walks.length[forward]
     walk_id = np.flatnonzero(forward)
     n_k = len(kept)
     pair = row[lo_node] * n_k + row[hi_node]
@@ -221,52 +251,78 @@ def contract(
     first = np.r_[True, pair[order][1:] != pair[order][:-1]] if len(order) else np.zeros(0, bool)
     win = order[first]  # the shortest walk per pair, pairs ascending
     lo, hi, w = row[lo_node[win]], row[hi_node[win]], w[win]
-
     # Chains of the winning walks, in walk order (steps were recorded in order).
-    slot = np.full(len(start), -1, dtype=np.int64)
+    slot = np.full(len(walks.start), -1, dtype=np.int64)
     slot[walk_id[win]] = np.arange(len(win))
-    sel = slot[step_ids] >= 0
-    ids, nodes = slot[step_ids[sel]], step_nodes[sel]
-    by_walk = np.argsort(ids, kind="stable")
-    chain_nodes = nodes[by_walk]
+    sel = slot[walks.step_ids] >= 0
+    ids, nodes = slot[walks.step_ids[sel]], walks.step_nodes[sel]
+    chain_nodes = nodes[np.argsort(ids, kind="stable")].astype(np.int64)
     counts = np.bincount(ids, minlength=len(win))
-    del sel, ids, nodes, by_walk
     chain_ptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
-    matrix = sp.csr_matrix(
-        (np.r_[w, w], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n_k, n_k), dtype=float
+    matrix = symmetric_csr(lo, hi, w, n_k)
+    return Contraction(
+        csr=matrix, kept=kept, row=row, lo=lo, hi=hi, chain_ptr=chain_ptr, chain_nodes=chain_nodes
     )
-    con = Contraction(
-        csr=matrix,
-        kept=kept,
-        row=row,
-        lo=lo,
-        hi=hi,
-        chain_ptr=chain_ptr,
-        chain_nodes=chain_nodes.astype(np.int64),
-    )
-    if attach is not None:
-        # Where each chain node lies: the ends of its walk (from the smaller end; a loop from a
-        # node back to itself is walked both ways, either serves) and the metres to each.
-        ends = np.full((n, 2), -1, dtype=np.int64)
-        at_m = np.full((n, 2), np.inf)
-        if len(step_ids):
-            own = start[step_ids] <= end[step_ids]
-            ids, nodes, m = step_ids[own], step_nodes[own], step_at[own]
-            ends[nodes, 0], ends[nodes, 1] = row[start[ids]], row[end[ids]]
-            at_m[nodes, 0], at_m[nodes, 1] = m, length[ids] - m
-        ends[kept] = np.arange(len(kept))[:, None]
-        at_m[kept] = 0.0
-        nodes = np.unique(np.asarray(attach, dtype=np.int64))
-        nodes = nodes[(nodes >= 0) & ~kept_mask[np.maximum(nodes, 0)]]
-        anchor, extra = _anchor(nodes, alive, parent, hang)
-        ok = anchor >= 0
-        a_rows = np.full((len(nodes), 2), -1, dtype=np.int64)
-        a_off = np.full((len(nodes), 2), np.inf)
-        a_rows[ok] = ends[anchor[ok]]
-        a_off[ok] = at_m[anchor[ok]] + extra[ok, None]
-        a_off[a_rows < 0] = np.inf
-        con.attach, con.attach_row, con.attach_off = nodes, a_rows, a_off
-    return con
+
+
+def _attached(
+    nodes: np.ndarray, walks: _Walks, kept: np.ndarray, row: np.ndarray, trim: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Attached nodes (sorted, not kept), the rows of the two kept nodes each is reached
+    through (-1: none) and the metres from each (:attr:`Contraction.attach`)."""
+    # Where each chain node lies: the ends of its walk (from the smaller end; a loop from a
+    # node back to itself is walked both ways, either serves) and the metres to each.
+    n = len(row)
+    ends = np.full((n, 2), -1, dtype=np.int64)
+    at_m = np.full((n, 2), np.inf)
+    if len(walks.step_ids):
+        ids = walks.step_ids
+        own = walks.start[ids] <= walks.end[ids]
+        ids, on, m = ids[own], walks.step_nodes[own], walks.step_at[own]
+        ends[on, 0], ends[on, 1] = row[walks.start[ids]], row[walks.end[ids]]
+        at_m[on, 0], at_m[on, 1] = m, walks.length[ids] - m
+    ends[kept] = np.arange(len(kept))[:, None]
+    at_m[kept] = 0.0
+    anchor, extra = _anchor(nodes, *trim)
+    ok = anchor >= 0
+    a_rows = np.full((len(nodes), 2), -1, dtype=np.int64)
+    a_off = np.full((len(nodes), 2), np.inf)
+    a_rows[ok] = ends[anchor[ok]]
+    a_off[ok] = at_m[anchor[ok]] + extra[ok, None]
+    a_off[a_rows < 0] = np.inf
+    return nodes, a_rows, a_off
+
+
+def symmetric_csr(lo: np.ndarray, hi: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
+    """The symmetric ``n`` × ``n`` CSR matrix with ``w[k]`` at (lo[k], hi[k]) and (hi[k], lo[k]),
+    for pairs ``lo < hi`` sorted by (lo, hi) without repeats, put together in place: the
+    matrix ``scipy.sparse.csr_matrix((w, (rows, cols)))`` makes, canonical (indices sorted),
+    without the COO copies and sort a district's matrix spent 100 MiB on.
+
+    >>> lo, hi = np.array([0, 0, 1]), np.array([1, 2, 2])
+    >>> symmetric_csr(lo, hi, np.array([1.0, 2.0, 3.0]), 3).toarray()
+    array([[0., 1., 2.],
+           [1., 0., 3.],
+           [2., 3., 0.]])
+    """
+    lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
+    n_lo, n_hi = np.bincount(lo, minlength=n), np.bincount(hi, minlength=n)
+    indptr = np.r_[0, np.cumsum(n_lo + n_hi)]
+    big = max(n, len(lo) * 2) >= np.iinfo(np.int32).max
+    index = np.int64 if big else np.int32
+    indices = np.empty(2 * len(lo), dtype=index)
+    data = np.empty(2 * len(lo))
+    # In row r the columns below r come first (edges whose hi is r, by lo), then those above
+    # (edges whose lo is r, by hi: the given order).
+    by_hi = np.argsort(hi, kind="stable")
+    h = hi[by_hi]
+    at = indptr[h] + np.arange(len(h)) - (np.cumsum(n_hi) - n_hi)[h]
+    indices[at], data[at] = lo[by_hi], w[by_hi]
+    at = indptr[lo] + n_hi[lo] + np.arange(len(lo)) - (np.cumsum(n_lo) - n_lo)[lo]
+    indices[at], data[at] = hi, w
+    matrix = sp.csr_matrix((data, indices, indptr.astype(index)), shape=(n, n))
+    matrix.has_sorted_indices = True
+    return matrix
 
 
 def _trim(indptr, indices, data, degree, forced):
@@ -314,4 +370,4 @@ def _anchor(nodes, alive, parent, hang):
     return anchor, extra
 
 
-__all__ = ["Contraction", "contract"]
+__all__ = ["Contraction", "contract", "symmetric_csr"]

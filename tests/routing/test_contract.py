@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from onemap.routing.build import corridor_graph
 from onemap.routing.bulk import path_from_predecessors
-from onemap.routing.contract import contract
+from onemap.routing.contract import contract, symmetric_csr
 
 SETTINGS = settings(max_examples=80, deadline=None)
 
@@ -189,3 +189,36 @@ def test_corridor_graph_contraction_keeps_assets_and_attaches_doors(demo_map):
         got[got > 800.0] = np.inf
         assert np.array_equal(np.isfinite(got), np.isfinite(d_full[doors]))
         np.testing.assert_allclose(got[np.isfinite(got)], d_full[doors][np.isfinite(got)])
+
+
+@SETTINGS
+@given(
+    st.integers(min_value=1, max_value=30).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.sets(
+                st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(
+                    lambda p: p[0] < p[1]
+                ),
+                max_size=60,
+            ),
+        )
+    )
+)
+def test_symmetric_csr_is_the_matrix_scipy_makes_from_coo(case):
+    """The CSR put together in place equals scipy's from COO: values, indices, pointers and
+    dtypes, and it is canonical (sorted indices, no repeats)."""
+    n, pairs = case
+    pairs = sorted(pairs)
+    lo = np.array([p[0] for p in pairs], dtype=np.int64)
+    hi = np.array([p[1] for p in pairs], dtype=np.int64)
+    w = np.arange(1.0, len(pairs) + 1.0)
+    ours = symmetric_csr(lo, hi, w, n)
+    theirs = sp.csr_matrix((np.r_[w, w], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n, n))
+    assert ours.shape == theirs.shape
+    assert np.array_equal(ours.indptr, theirs.indptr)
+    assert np.array_equal(ours.indices, theirs.indices)
+    assert np.array_equal(ours.data, theirs.data)
+    assert ours.indices.dtype == theirs.indices.dtype
+    fresh = sp.csr_matrix((ours.data.copy(), ours.indices.copy(), ours.indptr.copy()), (n, n))
+    assert fresh.has_canonical_format  # scipy's own check of the indices, not the flag we set
