@@ -53,7 +53,7 @@ import scipy.sparse as sp
 import shapely
 from shapely import STRtree
 
-from onemap.parallel import release_memory
+from onemap.parallel import collector_paused, release_memory
 
 FORMAT = 1
 SUFFIX = ".onemap-cache"
@@ -145,11 +145,8 @@ def cache_path(onemap: Any, rules: Any, layers: tuple[str, ...]) -> Path | None:
 
 
 def load_graph(onemap: Any, rules: Any, layers: tuple[str, ...]) -> Any | None:
-    """The cached corridor graph of ``onemap`` under ``rules``, or None on a miss.
-
-    A graph read once is kept in the map's cache (:meth:`OneMap.cached`), so the corridor
-    model and the graph read the file once between them.
-    """
+    """The cached corridor graph of ``onemap`` under ``rules``, or None on a miss. A graph read
+    once is kept in the map's cache (:meth:`OneMap.cached`): the model and graph read it once."""
     target = cache_path(onemap, rules, layers)
     if target is None:
         return None
@@ -167,6 +164,7 @@ def load_graph(onemap: Any, rules: Any, layers: tuple[str, ...]) -> Any | None:
     return graph
 
 
+@collector_paused()  # it makes and reads geometries by the million (see collector_paused)
 def save_graph(onemap: Any, rules: Any, layers: tuple[str, ...], graph: Any) -> Path | None:
     """Save ``graph`` beside the map (atomically); None when the map has no file or the
     directory is not writable. CSR matrices of the connection voltages are built first, so a
@@ -311,6 +309,7 @@ def write_graph(graph: Any, path: Path) -> None:
         raise
 
 
+@collector_paused()  # a cached start makes every polygon of the model (see collector_paused)
 def read_graph(path: Path, rules: Any) -> Any:
     """Read a graph written by :func:`write_graph`; ``rules`` is the rule table it is used with."""
     manifest = json.loads((path / _MANIFEST).read_text(encoding="utf-8"))
