@@ -240,7 +240,8 @@ def test_planning_errors_in_the_page_language(server, browser, lang):
                 assert not re.search(r"[a-z]{4,}", first), first  # no English sentence
         _shot(w, f"planning-error-{lang}")
         w.page.locator("[data-testid=planning-error] summary").click()
-        assert "candidate" in w.page.locator("[data-testid=planning-error] .om-detail").inner_text()
+        detail = w.page.locator("[data-testid=planning-error] .om-detail").inner_text()
+        assert ("候选站址" if lang == "zh" else "candidate") in detail  # the page's language
         w.assert_clean()
     finally:
         w.close()
