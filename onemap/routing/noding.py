@@ -145,23 +145,13 @@ def cut_segments(
     counts = np.bincount(seg, minlength=n) if len(seg) else np.zeros(n, dtype=int)
     pieces_per = counts + 1
     parent = np.repeat(np.arange(n), pieces_per)
-    # parameter of every piece boundary: 0, cuts..., 1 per segment
-    starts = np.cumsum(pieces_per) - pieces_per  # first piece of each segment
-    t_lo = np.zeros(len(parent))
-    t_hi = np.ones(len(parent))
+    # Most segments are not cut: a piece begins at its segment's start or at a cut, and ends
+    # where the next begins or at the segment's end, so only the cut points are computed.
+    pa, pb = a[parent], b[parent]
     if len(seg):
+        starts = np.cumsum(pieces_per) - pieces_per  # first piece of each segment
         k = np.arange(len(seg)) - np.repeat(np.cumsum(counts) - counts, counts)
-        cut_piece = starts[seg] + k  # the piece that ends at this cut
-        t_hi[cut_piece] = t
-        t_lo[cut_piece + 1] = t
-    d = b[parent] - a[parent]
-    pa = a[parent] + d * t_lo[:, None]
-    pb = a[parent] + d * t_hi[:, None]
-    # exact shared points: a piece ends where the next begins
-    same = np.r_[parent[1:] == parent[:-1], False]
-    pb[same] = pa[np.flatnonzero(same) + 1]
-    first = np.r_[True, parent[1:] != parent[:-1]]
-    last = np.r_[parent[1:] != parent[:-1], True]
-    pa[first] = a[parent[first]]
-    pb[last] = b[parent[last]]
+        after = starts[seg] + k + 1  # the piece that begins at this cut
+        pa[after] = a[seg] + (b[seg] - a[seg]) * t[:, None]
+        pb[after - 1] = pa[after]  # exact shared points: a piece ends where the next begins
     return pa, pb, parent
