@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
+from onemap.messages import msg
 from onemap.parallel import chunked, collector_paused, release_memory
 from onemap.routing import store
 from onemap.routing.corridors import EPS, CorridorModel, build_corridors, crossings_at
@@ -55,7 +56,7 @@ def corridor_model(onemap, rules: Rules | str | None = None) -> tuple[CorridorMo
 def _build_model(onemap, rules: Rules) -> tuple[CorridorModel, Overlay]:
     roads = onemap.metric("roads")
     if not len(roads):
-        raise OnemapInputError("the map has no roads: no corridors to route on", layer="roads")
+        raise OnemapInputError(msg("routing.no_roads"), layer="roads")
     model = build_corridors(roads, onemap.metric("ducts"), rules.filing, green_space(onemap, rules))
     overlay = Overlay.build(
         model,
@@ -95,7 +96,8 @@ def corridor_graph(onemap, rules: Rules | str | None = None) -> CorridorGraph:
 def _merge_points(points: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
     """Distinct points, with points closer than ``tol`` merged; and each input's point id."""
     uniq, inv = unique_points(points)
-    pairs = cKDTree(uniq).query_pairs(tol, output_type="ndarray")
+    # midpoint splits build the tree faster; the pairs within tol are the same set
+    pairs = cKDTree(uniq, balanced_tree=False).query_pairs(tol, output_type="ndarray")
     if not len(pairs):
         return uniq, inv
     n = len(uniq)
@@ -110,7 +112,8 @@ def unique_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(points, axis=0, return_inverse=True)``, hashed instead of sorted: only the
     distinct points are sorted (lexicographically, as np.unique orders them), so a graph's
     two million segment ends cost a hash pass, not a sort of structured rows."""
-    codes, first = pd.factorize(points[:, 0] + 1j * points[:, 1])
+    # each row's two floats read as one complex number (a view: no arithmetic, no copy)
+    codes, first = pd.factorize(np.ascontiguousarray(points, dtype=float).view(np.complex128)[:, 0])
     distinct = np.column_stack([first.real, first.imag])
     order = np.lexsort((distinct[:, 1], distinct[:, 0]))
     rank = np.empty(len(order), dtype=np.int64)
