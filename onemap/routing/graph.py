@@ -36,7 +36,7 @@ from scipy.spatial import cKDTree
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import lonlat_to_metric
 from onemap.messages import msg
-from onemap.routing.contract import Contraction, contract
+from onemap.routing.contract import Contraction, contract, symmetric_csr
 from onemap.routing.corridors import EPS, CorridorModel
 from onemap.routing.filing import eligible_mask
 from onemap.routing.nearest import EdgeIndex
@@ -266,9 +266,7 @@ class CorridorGraph:
         first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else pair[:0]
         pair, w = pair[first], np.minimum.reduceat(w, first) if len(first) else w
         lo, hi = pair // n, pair % n
-        matrix = sp.csr_matrix(
-            (np.r_[w, w], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n, n), dtype=float
-        )
+        matrix = symmetric_csr(lo, hi, w.astype(float, copy=False), n)
         # every matrix's rows are the node ids: one array for all of them
         rows = next((r for _, r in list(self._csr.values()) if len(r) == n), None)
         return matrix, np.arange(n) if rows is None else rows
