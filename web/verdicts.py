@@ -17,10 +17,11 @@ from shapely.geometry import mapping
 from onemap.errors import OnemapInputError
 from onemap.geo.crs import STORAGE_CRS, transformer
 from onemap.geo.mapfile import OneMap
+from onemap.parallel import collector_paused
 from onemap.routing.check import check_route
 from onemap.routing.filing import FilingVerdict
 from onemap.routing.routefile import MAX_ROUTE_VERTICES, as_metric_line, read_route
-from onemap.routing.verdict_segments import SegmentTable, as_table, gc_paused
+from onemap.routing.verdict_segments import SegmentTable, as_table
 
 
 def _lonlat(geoms: list, crs_metric: str) -> list[dict[str, Any]]:
@@ -141,7 +142,7 @@ def _segment_geometries(
     pool, idx, count = _spans(line, segments.start_m, segments.end_m)
     lon, lat = transformer(onemap.crs_metric, STORAGE_CRS).transform(pool[:, 0], pool[:, 1])
     bounds = np.r_[0, np.cumsum(count)].tolist()
-    with gc_paused():
+    with collector_paused():
         pts = np.column_stack([lon, lat])[idx].tolist()
         out = [
             {"type": "LineString", "coordinates": pts[a:b]} for a, b in itertools.pairwise(bounds)
@@ -216,7 +217,8 @@ def check_route_dict(
         See :func:`verdict_dict`.
     """
     line = as_metric_line(route, onemap.crs_metric, source="route", max_vertices=max_vertices)
-    return verdict_dict(onemap, line, check_route(onemap, line, voltage_kv, date), lang)
+    with collector_paused():  # a long route's pieces and rows (see collector_paused)
+        return verdict_dict(onemap, line, check_route(onemap, line, voltage_kv, date), lang)
 
 
 def check_route_file(

@@ -11,16 +11,15 @@ as Python's ``round`` does (:func:`round_like_python`).
 
 from __future__ import annotations
 
-import gc
 import itertools
 import operator
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from onemap.parallel import collector_paused
 from onemap.routing.overlay import CORRIDORS, SIDES
 
 if TYPE_CHECKING:
@@ -128,25 +127,6 @@ def round_like_python(values: np.ndarray, ndigits: int) -> list[float]:
     for i in np.flatnonzero(doubt).tolist():
         rounded[i] = round(float(v[i]), ndigits)
     return rounded
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large, acyclic result is built.
-
-    Building some 300k segment rows allocates millions of lists and dicts; each few hundred of
-    them start a collection that walks the young objects, and the older generations are walked
-    over and over as the result grows — three quarters of the time of a ``tolist`` of a 900k-row
-    array. Nothing built here forms a cycle, so nothing is left to collect; the collector is
-    resumed (if it ran before) when the block ends.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 class SegmentTable(Sequence[Segment]):
@@ -299,7 +279,7 @@ class SegmentTable(Sequence[Segment]):
         remaining_l: list[float | None] = [None] * len(self)
         for i, r in zip(shown, round_like_python(remaining[shown], 3), strict=True):
             remaining_l[i] = r
-        with gc_paused():
+        with collector_paused():  # a large, acyclic result (see collector_paused)
             return [
                 {
                     "corridor": c,
@@ -481,7 +461,6 @@ __all__ = [
     "Segment",
     "SegmentTable",
     "as_table",
-    "gc_paused",
     "round_like_python",
     "segment_table",
 ]
