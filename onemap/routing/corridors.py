@@ -249,12 +249,14 @@ def _junction_polygons(pieces: gpd.GeoDataFrame, ends: _Ends, motor: pd.DataFram
         motor["geometry"].to_numpy()[pairs["motor"]],
         discs[d],
     )
-    coords, which = shapely.get_coordinates(clipped, return_index=True)
-    if not len(coords):
+    found = ~shapely.is_empty(clipped)
+    if not found.any():
         return pd.DataFrame()
-    have, group = np.unique(d[which], return_inverse=True)
+    have, group = np.unique(d[found], return_inverse=True)
     order = np.argsort(group, kind="stable")
-    hulls = shapely.convex_hull(shapely.multipoints(coords[order], indices=group[order]))
+    # a collection of each junction's hulls: their points, in order, without a point object each
+    parts = shapely.geometrycollections(clipped[found][order], indices=group[order])
+    hulls = shapely.convex_hull(parts)
     polygonal = shapely.get_type_id(hulls) == 3
     have, hulls = have[polygonal], hulls[polygonal]
     names = _junction_names(
