@@ -142,33 +142,21 @@ class Overlay:
         the segment at its start / its end; ``along``, a boundary runs along it. A segment
         with neither, and the next one it continues into, lie in the same polygons on either
         side of the node they share (:meth:`classify`'s ``runs``)."""
-        seg, t, along_seg = self._crossings(a, b)
+        seg, t, at_start, at_end, along_seg = self._crossings(a, b)
         ends = np.zeros((len(a), 2), dtype=bool)
         along = np.zeros(len(a), dtype=bool)
+        ends[at_start, 0] = True
+        ends[at_end, 1] = True
         along[along_seg] = True
-        if not len(seg):
-            return np.empty(0, dtype=int), np.empty(0), ends, along
-        d = b[seg] - a[seg]
-        length2 = np.einsum("ij,ij->i", d, d)
-        length = np.sqrt(length2)
-        ends[seg[t * length <= EPS], 0] = True
-        ends[seg[(1.0 - t) * length <= EPS], 1] = True
-        inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
-        seg, t = seg[inside], t[inside]
-        if not len(seg):
-            return seg, t, ends, along
-        # one cut per segment and position (a crossing point shared by two boundaries): the
-        # least t of those that round alike, whichever order the index found them in
-        pos = np.round(t * length[inside] / EPS)
-        order = np.lexsort((t, pos, seg))
-        seg, t, pos = seg[order], t[order], pos[order]
-        first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])]
-        return seg[first], t[first], ends, along
+        # each chunk's cuts are in order along each of its segments: put the segments in order
+        order = np.argsort(seg, kind="stable")
+        return seg[order], t[order], ends, along
 
-    def _crossings(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(segment index, parameter t) of every point where segments a→b meet a boundary
-        segment — one t for a proper crossing, both ends of the shared part where they
-        overlap — and the segments a boundary runs along (:func:`segment_hits`).
+    def _crossings(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Where segments a→b meet a boundary segment (:func:`segment_hits`), as
+        :func:`_cuts_of` gives them a chunk: the cuts (segment index, parameter t: one a
+        position, in order along each segment), the segments a boundary meets at their start,
+        at their end, and those a boundary runs along.
 
         The segments go in spatially compact chunks (Z-order of their middles), and each chunk
         meets only the boundaries of the polygons over its bounding box, cut into two-point
@@ -177,11 +165,12 @@ class Overlay:
         without holding one (a quarter GiB of GEOS segments on a district, issue 18). A few
         segments (a drawn route, a door's access line) are one chunk.
         """
+        none = np.empty(0, dtype=np.int64)
         if not len(a):
-            return np.empty(0, dtype=int), np.empty(0), np.empty(0, dtype=int)
+            return none, np.empty(0), none, none, none
         order = z_order((a + b) / 2.0) if len(a) > CROSSING_CHUNK else np.arange(len(a))
 
-        def chunk(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def chunk(lo: int, hi: int) -> tuple[np.ndarray, ...]:
             idx = order[lo:hi]
             ca, cb = a[idx], b[idx]
             box = shapely.linestrings(np.stack([ca, cb], axis=1))
@@ -189,14 +178,16 @@ class Overlay:
             polys = self.geoms[np.unique(self.tree.query(box)[1])]
             p, q, tree = _segments_of(polys, bounds)
             if not len(p):
-                return np.empty(0, dtype=int), np.empty(0), np.empty(0, dtype=int)
+                return none, np.empty(0), none, none, none
             # bounding boxes only: the exact test below is vectorised, not one GEOS call a pair
             si, ej = tree.query(box)
             seg, t, along = segment_hits(ca, cb, p, q, si, ej, along=True)
-            return idx[seg], t, idx[along]
+            # sorted and deduplicated here, on every core, not for the whole map at the end
+            cut, t, at_start, at_end = _cuts_of(ca, cb, seg, t)
+            return idx[cut], t, idx[at_start], idx[at_end], idx[along]
 
         parts = map_chunks(chunk, len(a), CROSSING_CHUNK)
-        return tuple(np.concatenate([part[k] for part in parts]) for k in range(3))
+        return tuple(np.concatenate([part[k] for part in parts]) for k in range(5))
 
     def _containing(
         self, xy: np.ndarray, level: np.ndarray | None = None, *, best: bool = False
@@ -502,6 +493,29 @@ def merge_runs(
     start = np.r_[True, ~joined]  # pieces that begin a run
     end = np.r_[~joined, True]  # pieces that end one
     return pa[start], pb[end], parent[start], poly[start]
+
+
+def _cuts_of(
+    a: np.ndarray, b: np.ndarray, seg: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Of the points where segments a→b meet boundaries (segment ``seg``, parameter ``t``):
+    the cuts strictly inside a segment, one a position (the least t of those that round
+    alike, whichever order the index found them in: a crossing point shared by two
+    boundaries), sorted by segment then t; and the segments met at their start and at their
+    end (within ``EPS``)."""
+    if not len(seg):
+        none = np.empty(0, dtype=np.int64)
+        return none, np.empty(0), none, none
+    d = b[seg] - a[seg]
+    length = np.sqrt(np.einsum("ij,ij->i", d, d))
+    at_start, at_end = seg[t * length <= EPS], seg[(1.0 - t) * length <= EPS]
+    inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
+    seg, t = seg[inside], t[inside]
+    pos = np.round(t * length[inside] / EPS)
+    order = np.lexsort((t, pos, seg))
+    seg, t, pos = seg[order], t[order], pos[order]
+    first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])] if len(seg) else seg
+    return seg[first], t[first], at_start, at_end
 
 
 def _segments_of(
