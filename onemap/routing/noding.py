@@ -119,18 +119,21 @@ def node_segments(
         si, sj = tree.query(lines[lo:hi])
         si = si + lo
         other = si != sj
-        return segment_hits(a, b, a, b, si[other], sj[other])
+        seg, t = segment_hits(a, b, a, b, si[other], sj[other])
+        # one cut a position, sorted: here, on every core (a segment's hits are all found by
+        # the chunk holding the segment, so the chunks' cuts joined in order are sorted)
+        length = np.hypot(*(b[seg] - a[seg]).T)
+        inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
+        seg, t, length = seg[inside], t[inside], length[inside]
+        pos = np.round(t * length / EPS)
+        order = np.lexsort((pos, seg))
+        seg, t, pos = seg[order], t[order], pos[order]
+        first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])] if len(seg) else seg
+        return seg[first], t[first]
 
     parts = map_chunks(chunk, len(a), CHUNK)
     seg, t = np.concatenate([s for s, _ in parts]), np.concatenate([t for _, t in parts])
-    length = np.hypot(*(b[seg] - a[seg]).T)
-    inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
-    seg, t, length = seg[inside], t[inside], length[inside]
-    pos = np.round(t * length / EPS)
-    order = np.lexsort((pos, seg))
-    seg, t, pos = seg[order], t[order], pos[order]
-    first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])] if len(seg) else seg
-    pa, pb, parent = cut_segments(a, b, seg[first], t[first])
+    pa, pb, parent = cut_segments(a, b, seg, t)
     return pa, pb, line[parent]
 
 
