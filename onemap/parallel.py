@@ -101,7 +101,7 @@ def release_memory() -> bool:
 def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for a phase that makes objects by the million:
     the corridor graph's cold build, the graph cache's reads and writes, a long route's verdict
-    rows (the one pause of onemap; it was two, the verdict's own and the build's).
+    rows, bulk readiness (the one pause of onemap; it was two, the verdict's own and the build's).
 
     Every shapely geometry is an object the collector tracks, and each few hundred new ones
     start a collection; the older generations' collections walk every tracked object of the

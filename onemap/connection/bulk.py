@@ -30,6 +30,7 @@ from onemap.geo.mapfile import OneMap
 from onemap.grid.forecast import forecast_load
 from onemap.grid.years import as_of
 from onemap.messages import msg
+from onemap.parallel import collector_paused
 from onemap.routing.feasible import Nearest, Pair, nearest_feasible, nearest_pair
 from onemap.routing.network import Network, contracted_pass, network_of
 from onemap.rules import Rules, resolve_rules
@@ -39,6 +40,7 @@ __all__ = ["Progress", "readiness"]
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
+@collector_paused()  # a result row and a search state per parcel (see collector_paused)
 def readiness(
     onemap: OneMap,
     kw: float | None = None,
