@@ -77,16 +77,22 @@ def _spans(
     lo = np.searchsorted(cum, np.maximum(start, 0.0), side="right")
     hi = np.minimum(np.searchsorted(cum, end, side="left"), n - 1)
     inner = np.where(point, 0, np.maximum(hi - lo, 0))
-    # one index array into [coords, start points, end points]: start, inner vertices, end
+    # A span that ends where the next starts (a verdict's segments follow each other) shares
+    # that point's row: the same distance gives the same point, computed and projected once.
+    shared = np.r_[end[:-1] == start[1:], False] & ~point
+    own = ~point & ~shared
+    # one index array into [coords, start points, own end points]: start, inner vertices, end
     pool = np.vstack(
-        [coords, _interpolate(coords, seg, cum, start), _interpolate(coords, seg, cum, end)]
+        [coords, _interpolate(coords, seg, cum, start), _interpolate(coords, seg, cum, end[own])]
     )
+    end_row = np.arange(k) + n + 1  # the next span's start row
+    end_row[own] = n + k + np.arange(int(own.sum()))
     count = inner + np.where(point, 1, 2)
     first = np.r_[0, np.cumsum(count)[:-1]]
     idx = np.repeat(lo - first - 1, count) + np.arange(count.sum())
     idx[first] = n + np.arange(k)
     last = first + count - 1
-    idx[last[~point]] = n + k + np.arange(k)[~point]
+    idx[last[~point]] = end_row[~point]
     return pool, idx, count
 
 
@@ -136,20 +142,22 @@ def substrings(line: shapely.LineString, spans: list[tuple[float, float]]) -> li
 
 def _segment_geometries(
     onemap: OneMap, line: shapely.LineString, segments: SegmentTable
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Each segment's part of the route as lon/lat GeoJSON (a Point where it has no length):
-    cut in one pass, projected in one call (each point once), made into lists once."""
+    cut in one pass, projected in one call (each point once), made into lists once; and the
+    line's vertices in lon/lat (the pool of points begins with them)."""
     pool, idx, count = _spans(line, segments.start_m, segments.end_m)
     lon, lat = transformer(onemap.crs_metric, STORAGE_CRS).transform(pool[:, 0], pool[:, 1])
+    lonlat = np.column_stack([lon, lat])
     bounds = np.r_[0, np.cumsum(count)].tolist()
     with collector_paused():
-        pts = np.column_stack([lon, lat])[idx].tolist()
+        pts = lonlat[idx].tolist()
         out = [
             {"type": "LineString", "coordinates": pts[a:b]} for a, b in itertools.pairwise(bounds)
         ]
         for i in np.flatnonzero(count == 1).tolist():
             out[i] = {"type": "Point", "coordinates": pts[bounds[i]]}
-        return out
+        return out, lonlat[: shapely.get_num_coordinates(line)]
 
 
 def verdict_dict(
@@ -177,12 +185,15 @@ def verdict_dict(
         ``verdict.to_dict(lang)`` with ``geometry`` and a ``geometry`` per segment.
     """
     out = verdict.to_dict(lang)
-    out["geometry"] = _lonlat([metric_line], onemap.crs_metric)[0]
     line = shapely.line_merge(metric_line) if metric_line.geom_type != "LineString" else metric_line
     if line.geom_type == "LineString" and len(verdict.segments):
-        geoms = _segment_geometries(onemap, line, as_table(verdict.segments))
+        geoms, vertices = _segment_geometries(onemap, line, as_table(verdict.segments))
+        if line is metric_line:  # the route's vertices were projected with the segments'
+            out["geometry"] = {"type": "LineString", "coordinates": vertices.tolist()}
         for seg, geom in zip(out["segments"], geoms, strict=True):
             seg["geometry"] = geom
+    if "geometry" not in out:
+        out["geometry"] = _lonlat([metric_line], onemap.crs_metric)[0]
     return out
 
 

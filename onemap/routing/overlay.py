@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from onemap.parallel import map_chunks
+from onemap.parallel import map_chunks, threads
 from onemap.routing.corridors import EPS, CorridorModel
 from onemap.routing.noding import cut_segments, segment_hits
 
@@ -225,7 +225,10 @@ class Overlay:
             poly_j, pt_i = tree.query(self.geoms[near], predicate="intersects")
             return kept(idx[pt_i], near[poly_j])
 
-        parts = map_chunks(chunk, len(xy), POINT_CHUNK)
+        # a drawn route's few thousand points in a chunk a core too (the pairs of a point are
+        # its chunk's, and each point's best pair does not depend on the chunking)
+        size = min(POINT_CHUNK, max(INVERT_AT, -(-len(xy) // threads())))
+        parts = map_chunks(chunk, len(xy), size)
         pt_i = np.concatenate([i for i, _ in parts])
         poly_j = np.concatenate([j for _, j in parts])
         order = np.argsort(pt_i, kind="stable")
