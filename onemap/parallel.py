@@ -109,7 +109,14 @@ def collector_paused() -> Iterator[None]:
     the while. During the corridor graph's cold build they took a fifth of the CPU time and
     kept the second core waiting for the GIL: Xinwu's graph took 8.2–9.1 s with the collector,
     6.7–7.7 s without (issue 18). The phase makes few reference cycles (arrays and geometries
-    hold none), and the collector resumes at the end, collecting what there is then.
+    hold none), and the collector resumes at the end.
+
+    At the end, the objects made in the pause join the oldest generation at once
+    (``gc.freeze()`` then ``gc.unfreeze()``: two list splices). Left in the youngest, the first
+    collection after the pause walked every one of them — 160 ms after the answer of a
+    50k-vertex route, for rows that are garbage once sent. The oldest generation's next full
+    collection sees them, as it sees every long-lived object. This is skipped when something
+    else keeps objects frozen (a pre-fork server may: unfreezing would undo it).
 
     Nested and concurrent uses are safe: only the outermost one that found the collector
     running starts it again.
@@ -124,6 +131,9 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if running:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
