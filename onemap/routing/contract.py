@@ -188,7 +188,9 @@ class _Walks:
     step_at: np.ndarray
 
 
-def _walks(csr: sp.csr_matrix, forced: np.ndarray):
+def _walks(
+    csr: sp.csr_matrix, forced: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, _Walks]:
     """Trim the dead ends, then walk every chain from its kept ends (see :func:`contract`):
     the kept-node mask, the trim's (alive, parent, hang) and the :class:`_Walks`."""
     n = csr.shape[0]
