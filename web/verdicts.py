@@ -185,15 +185,15 @@ def verdict_dict(
         ``verdict.to_dict(lang)`` with ``geometry`` and a ``geometry`` per segment.
     """
     out = verdict.to_dict(lang)
+    route = None  # the route's GeoJSON, when its vertices are projected with the segments'
     line = shapely.line_merge(metric_line) if metric_line.geom_type != "LineString" else metric_line
     if line.geom_type == "LineString" and len(verdict.segments):
         geoms, vertices = _segment_geometries(onemap, line, as_table(verdict.segments))
-        if line is metric_line:  # the route's vertices were projected with the segments'
-            out["geometry"] = {"type": "LineString", "coordinates": vertices.tolist()}
+        if line is metric_line:
+            route = {"type": "LineString", "coordinates": vertices.tolist()}
         for seg, geom in zip(out["segments"], geoms, strict=True):
             seg["geometry"] = geom
-    if "geometry" not in out:
-        out["geometry"] = _lonlat([metric_line], onemap.crs_metric)[0]
+    out["geometry"] = route or _lonlat([metric_line], onemap.crs_metric)[0]
     return out
 
 
