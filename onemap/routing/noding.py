@@ -29,7 +29,7 @@ from shapely import STRtree
 from onemap.parallel import map_chunks
 from onemap.routing.sections import EPS
 
-__all__ = ["CHUNK", "cut_segments", "node_segments", "segment_hits"]
+__all__ = ["CHUNK", "cut_segments", "interior_cuts", "node_segments", "segment_hits"]
 
 CHUNK = 10_000  # segments per bounding-box query (bounds memory; speed only)
 # Sine of the angle below which two meeting segments count as running along each other: a
@@ -120,21 +120,43 @@ def node_segments(
         si = si + lo
         other = si != sj
         seg, t = segment_hits(a, b, a, b, si[other], sj[other])
-        # one cut a position, sorted: here, on every core (a segment's hits are all found by
-        # the chunk holding the segment, so the chunks' cuts joined in order are sorted)
-        length = np.hypot(*(b[seg] - a[seg]).T)
-        inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
-        seg, t, length = seg[inside], t[inside], length[inside]
-        pos = np.round(t * length / EPS)
-        order = np.lexsort((pos, seg))
-        seg, t, pos = seg[order], t[order], pos[order]
-        first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])] if len(seg) else seg
-        return seg[first], t[first]
+        # sorted here, on every core (a segment's hits are all found by the chunk holding the
+        # segment, so the chunks' cuts joined in order are sorted)
+        return interior_cuts(a, b, seg, t, least_t=False)[:2]
 
     parts = map_chunks(chunk, len(a), CHUNK)
     seg, t = np.concatenate([s for s, _ in parts]), np.concatenate([t for _, t in parts])
     pa, pb, parent = cut_segments(a, b, seg, t)
     return pa, pb, line[parent]
+
+
+def interior_cuts(
+    a: np.ndarray, b: np.ndarray, seg: np.ndarray, t: np.ndarray, *, least_t: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Of the points where segments ``a→b`` are met (segment ``seg``, parameter ``t``, as
+    :func:`segment_hits` gives them): the cuts strictly inside a segment, one a position —
+    of those that round alike (a crossing point found from two segments) the least t, in
+    whatever order they were found (``least_t=False``: the first found, the noder's rule,
+    kept so its graphs stay bit for bit as they were) — sorted by segment then t, ready for
+    :func:`cut_segments`; and the segments met at their start and at their end (within
+    ``EPS``).
+
+    >>> a, b = np.array([[0.0, 0.0]]), np.array([[10.0, 0.0]])
+    >>> seg, t = np.array([0, 0, 0]), np.array([0.5, 0.0, 0.5])
+    >>> cut, t, at_start, at_end = interior_cuts(a, b, seg, t)
+    >>> cut.tolist(), t.tolist(), at_start.tolist(), at_end.tolist()
+    ([0], [0.5], [0], [])
+    """
+    d = b[seg] - a[seg]
+    length = np.hypot(d[:, 0], d[:, 1])
+    at_start, at_end = seg[t * length <= EPS], seg[(1.0 - t) * length <= EPS]
+    inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
+    seg, t = seg[inside], t[inside]
+    pos = np.round(t * length[inside] / EPS)
+    order = np.lexsort((t, pos, seg) if least_t else (pos, seg))
+    seg, t, pos = seg[order], t[order], pos[order]
+    first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])] if len(seg) else seg
+    return seg[first], t[first], at_start, at_end
 
 
 def cut_segments(

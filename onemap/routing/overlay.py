@@ -19,7 +19,7 @@ from shapely import STRtree
 
 from onemap.parallel import map_chunks, threads
 from onemap.routing.corridors import EPS, CorridorModel
-from onemap.routing.noding import cut_segments, segment_hits
+from onemap.routing.noding import cut_segments, interior_cuts, segment_hits
 
 CORRIDORS = (
     "sidewalk",
@@ -154,9 +154,9 @@ class Overlay:
 
     def _crossings(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
         """Where segments a→b meet a boundary segment (:func:`segment_hits`), as
-        :func:`_cuts_of` gives them a chunk: the cuts (segment index, parameter t: one a
-        position, in order along each segment), the segments a boundary meets at their start,
-        at their end, and those a boundary runs along.
+        :func:`~onemap.routing.noding.interior_cuts` gives them a chunk: the cuts (segment
+        index, parameter t: one a position, in order along each segment), the segments a
+        boundary meets at their start, at their end, and those a boundary runs along.
 
         The segments go in spatially compact chunks (Z-order of their middles), and each chunk
         meets only the boundaries of the polygons over its bounding box, cut into two-point
@@ -183,7 +183,7 @@ class Overlay:
             si, ej = tree.query(box)
             seg, t, along = segment_hits(ca, cb, p, q, si, ej, along=True)
             # sorted and deduplicated here, on every core, not for the whole map at the end
-            cut, t, at_start, at_end = _cuts_of(ca, cb, seg, t)
+            cut, t, at_start, at_end = interior_cuts(ca, cb, seg, t)
             return idx[cut], t, idx[at_start], idx[at_end], idx[along]
 
         parts = map_chunks(chunk, len(a), CROSSING_CHUNK)
@@ -496,29 +496,6 @@ def merge_runs(
     start = np.r_[True, ~joined]  # pieces that begin a run
     end = np.r_[~joined, True]  # pieces that end one
     return pa[start], pb[end], parent[start], poly[start]
-
-
-def _cuts_of(
-    a: np.ndarray, b: np.ndarray, seg: np.ndarray, t: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Of the points where segments a→b meet boundaries (segment ``seg``, parameter ``t``):
-    the cuts strictly inside a segment, one a position (the least t of those that round
-    alike, whichever order the index found them in: a crossing point shared by two
-    boundaries), sorted by segment then t; and the segments met at their start and at their
-    end (within ``EPS``)."""
-    if not len(seg):
-        none = np.empty(0, dtype=np.int64)
-        return none, np.empty(0), none, none
-    d = b[seg] - a[seg]
-    length = np.sqrt(np.einsum("ij,ij->i", d, d))
-    at_start, at_end = seg[t * length <= EPS], seg[(1.0 - t) * length <= EPS]
-    inside = (t * length > EPS) & ((1.0 - t) * length > EPS)
-    seg, t = seg[inside], t[inside]
-    pos = np.round(t * length[inside] / EPS)
-    order = np.lexsort((t, pos, seg))
-    seg, t, pos = seg[order], t[order], pos[order]
-    first = np.r_[True, (seg[1:] != seg[:-1]) | (pos[1:] != pos[:-1])] if len(seg) else seg
-    return seg[first], t[first], at_start, at_end
 
 
 def _segments_of(
