@@ -5,7 +5,6 @@ routes."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -151,9 +150,11 @@ def _segment_geometries(
     lonlat = np.column_stack([lon, lat])
     bounds = np.r_[0, np.cumsum(count)].tolist()
     with collector_paused():
-        pts = lonlat[idx].tolist()
+        # one list a pool point, shared by the spans that meet there (fewer objects to make)
+        pts = list(map(lonlat.tolist().__getitem__, idx.tolist()))
         out = [
-            {"type": "LineString", "coordinates": pts[a:b]} for a, b in itertools.pairwise(bounds)
+            {"type": "LineString", "coordinates": pts[a:b]}
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)  # noqa: RUF007 (faster)
         ]
         for i in np.flatnonzero(count == 1).tolist():
             out[i] = {"type": "Point", "coordinates": pts[bounds[i]]}

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from onemap.parallel import map_chunks, threads
+from onemap.parallel import MIN_CHUNK, map_chunks, threads
 from onemap.routing.corridors import EPS, CorridorModel
 from onemap.routing.noding import cut_segments, interior_cuts, segment_hits
 
@@ -168,7 +168,10 @@ class Overlay:
         none = np.empty(0, dtype=np.int64)
         if not len(a):
             return none, np.empty(0), none, none, none
-        order = z_order((a + b) / 2.0) if len(a) > CROSSING_CHUNK else np.arange(len(a))
+        # a chunk a core even for a drawn route's few thousand segments (a segment's cuts are
+        # its own chunk's, so they do not depend on the chunking)
+        size = _per_thread(len(a), CROSSING_CHUNK)
+        order = z_order((a + b) / 2.0) if len(a) > size else np.arange(len(a))
 
         def chunk(lo: int, hi: int) -> tuple[np.ndarray, ...]:
             idx = order[lo:hi]
@@ -186,7 +189,7 @@ class Overlay:
             cut, t, at_start, at_end = interior_cuts(ca, cb, seg, t)
             return idx[cut], t, idx[at_start], idx[at_end], idx[along]
 
-        parts = map_chunks(chunk, len(a), CROSSING_CHUNK)
+        parts = map_chunks(chunk, len(a), size)
         return tuple(np.concatenate([part[k] for part in parts]) for k in range(5))
 
     def _containing(
@@ -227,8 +230,7 @@ class Overlay:
 
         # a drawn route's few thousand points in a chunk a core too (the pairs of a point are
         # its chunk's, and each point's best pair does not depend on the chunking)
-        size = min(POINT_CHUNK, max(INVERT_AT, -(-len(xy) // threads())))
-        parts = map_chunks(chunk, len(xy), size)
+        parts = map_chunks(chunk, len(xy), _per_thread(len(xy), POINT_CHUNK, INVERT_AT))
         pt_i = np.concatenate([i for i, _ in parts])
         poly_j = np.concatenate([j for _, j in parts])
         order = np.argsort(pt_i, kind="stable")
@@ -315,7 +317,7 @@ class Overlay:
             nearest = d == least
             return pt_i[nearest] + lo, poly_j[nearest]
 
-        parts = map_chunks(chunk, len(xy), POINT_CHUNK)
+        parts = map_chunks(chunk, len(xy), _per_thread(len(xy), POINT_CHUNK))
         if not parts:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         return np.concatenate([i for i, _ in parts]), np.concatenate([j for _, j in parts])
@@ -516,6 +518,15 @@ def _segments_of(
         keep &= (lo[:, 0] <= bounds[2]) & (lo[:, 1] <= bounds[3])
     p, q = p[keep], q[keep]
     return p, q, STRtree(shapely.linestrings(np.stack([p, q], axis=1)))
+
+
+def _per_thread(n: int, most: int, least: int = MIN_CHUNK) -> int:
+    """Items per chunk for ``n`` items: one chunk a thread, between ``least`` and ``most``.
+
+    >>> _per_thread(10, 16_384, 512), _per_thread(10**9, 16_384, 512)
+    (512, 16384)
+    """
+    return min(most, max(least, -(-n // threads())))
 
 
 def z_order(xy: np.ndarray) -> np.ndarray:
