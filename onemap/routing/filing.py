@@ -300,11 +300,7 @@ class FilingVerdict:
             out["approval_deadline"] = self.approval_deadline.to_dict()
             if self.date_assumed:
                 out["approval_deadline"]["date_assumed"] = True
-                out["approval_deadline"]["note"] = (
-                    "未给出提交日期，按今天计算"
-                    if lang == "zh"
-                    else "no date given: counted from today"
-                )
+                out["approval_deadline"]["note"] = msg("routing.date_assumed").text(lang)
         if self.gaps:
             out["gaps"] = self.gaps
             out["parts"] = [p.to_dict(lang) for p in self.parts]
