@@ -76,6 +76,13 @@ class Backend:
     def execute(self, conn: Any, text: str, params: Sequence[Any] = ()) -> Any:
         return conn.execute(self.sql(text), tuple(params))
 
+    def read_one(self, text: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of one read statement on this thread's connection, outside
+        :meth:`transaction`: the connection autocommits, so the statement is its own
+        transaction, without the BEGIN and COMMIT round trips (the store revision every
+        request checks)."""
+        return self.execute(self.connection(), text, params).fetchone()
+
     def script(self, conn: Any, text: str) -> None:
         """Run one DDL statement (no parameters)."""
         conn.execute(text)

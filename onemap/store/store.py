@@ -404,7 +404,7 @@ class Store(FilingDesk):
 
     def revision(self) -> int:
         """The highest project id stored: a worker whose copy is older reloads the new ones."""
-        return int(self._rows("SELECT COALESCE(MAX(id), 0) FROM projects")[0][0])
+        return int(self.backend.read_one("SELECT COALESCE(MAX(id), 0) FROM projects")[0])
 
     # -- health --------------------------------------------------------------------------------
     def integrity_problems(self) -> list[str]:
