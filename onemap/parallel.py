@@ -35,6 +35,7 @@ from typing import TypeVar
 import numpy as np
 
 __all__ = [
+    "chunk_size",
     "chunked",
     "collector_paused",
     "map_chunks",
@@ -140,6 +141,16 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def chunk_size(n: int, *, most: int = CHUNK, least: int = MIN_CHUNK, per_thread: int = 1) -> int:
+    """Items per chunk for ``n`` items: ``per_thread`` chunks a thread, between ``least`` and
+    ``most`` items (the one chunk-size rule of chunked work).
+
+    >>> chunk_size(10, most=16_384), chunk_size(10**9, most=16_384)
+    (512, 16384)
+    """
+    return min(most, max(least, -(-n // (per_thread * threads()))))
+
+
 def map_chunks(fn: Callable[[int, int], T], n: int, size: int) -> list[T]:
     """``fn(lo, hi)`` over the chunks ``[0, size)``, ``[size, 2·size)``… of ``range(n)``.
 
@@ -193,7 +204,7 @@ def chunked(
     if size is None:
         # at most CHUNK items, and a few chunks a thread even for a few thousand items: a GEOS
         # buffer of a district's 20k road pieces is one chunk too few to keep two cores busy
-        size = min(CHUNK, max(MIN_CHUNK, -(-n // (2 * threads()))))
+        size = chunk_size(n, per_thread=2)
     if n <= size:
         return fn(*arrays)
     parts = map_chunks(lambda lo, hi: fn(*(a[lo:hi] for a in arrays)), n, size)

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from onemap.parallel import MIN_CHUNK, map_chunks, threads
+from onemap.parallel import chunk_size, map_chunks
 from onemap.routing.corridors import EPS, CorridorModel
 from onemap.routing.noding import cut_segments, interior_cuts, segment_hits
 
@@ -170,7 +170,7 @@ class Overlay:
             return none, np.empty(0), none, none, none
         # a chunk a core even for a drawn route's few thousand segments (a segment's cuts are
         # its own chunk's, so they do not depend on the chunking)
-        size = _per_thread(len(a), CROSSING_CHUNK)
+        size = chunk_size(len(a), most=CROSSING_CHUNK)
         order = z_order((a + b) / 2.0) if len(a) > size else np.arange(len(a))
 
         def chunk(lo: int, hi: int) -> tuple[np.ndarray, ...]:
@@ -230,7 +230,7 @@ class Overlay:
 
         # a drawn route's few thousand points in a chunk a core too (the pairs of a point are
         # its chunk's, and each point's best pair does not depend on the chunking)
-        parts = map_chunks(chunk, len(xy), _per_thread(len(xy), POINT_CHUNK, INVERT_AT))
+        parts = map_chunks(chunk, len(xy), chunk_size(len(xy), most=POINT_CHUNK, least=INVERT_AT))
         pt_i = np.concatenate([i for i, _ in parts])
         poly_j = np.concatenate([j for _, j in parts])
         order = np.argsort(pt_i, kind="stable")
@@ -317,7 +317,7 @@ class Overlay:
             nearest = d == least
             return pt_i[nearest] + lo, poly_j[nearest]
 
-        parts = map_chunks(chunk, len(xy), _per_thread(len(xy), POINT_CHUNK))
+        parts = map_chunks(chunk, len(xy), chunk_size(len(xy), most=POINT_CHUNK))
         if not parts:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         return np.concatenate([i for i, _ in parts]), np.concatenate([j for _, j in parts])
@@ -518,15 +518,6 @@ def _segments_of(
         keep &= (lo[:, 0] <= bounds[2]) & (lo[:, 1] <= bounds[3])
     p, q = p[keep], q[keep]
     return p, q, STRtree(shapely.linestrings(np.stack([p, q], axis=1)))
-
-
-def _per_thread(n: int, most: int, least: int = MIN_CHUNK) -> int:
-    """Items per chunk for ``n`` items: one chunk a thread, between ``least`` and ``most``.
-
-    >>> _per_thread(10, 16_384, 512), _per_thread(10**9, 16_384, 512)
-    (512, 16384)
-    """
-    return min(most, max(least, -(-n // threads())))
 
 
 def z_order(xy: np.ndarray) -> np.ndarray:
